@@ -1,0 +1,111 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+
+namespace Moe.Model.Config;
+
+/// <summary>A configuration problem, naming the offending field in its JSON spelling (e.g. <c>moe.top_k</c>).</summary>
+public sealed class ConfigException(string field, string problem) : Exception($"{field}: {problem}")
+{
+    public string Field { get; } = field;
+    public string Problem { get; } = problem;
+}
+
+/// <summary>Reads a <see cref="ModelConfig"/> from JSON, applies dotted overrides, then validates it.</summary>
+public static class ConfigLoader
+{
+    public static readonly JsonSerializerOptions Json = CreateOptions();
+
+    static JsonSerializerOptions CreateOptions()
+    {
+        var options = new JsonSerializerOptions
+        {
+            PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+            UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+            ReadCommentHandling = JsonCommentHandling.Skip,
+            AllowTrailingCommas = true,
+            WriteIndented = true,
+            DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        };
+        options.Converters.Add(new StrictEnumConverterFactory());
+        return options;
+    }
+
+    public static ModelConfig LoadFile(string path, IEnumerable<string>? overrides = null)
+    {
+        if (!File.Exists(path)) throw new ConfigException("config", $"file '{path}' does not exist");
+        return Parse(File.ReadAllText(path), overrides, path);
+    }
+
+    /// <param name="overrides">Assignments such as <c>moe.top_k=4</c>; the value is JSON when it parses as JSON, else a string.</param>
+    public static ModelConfig Parse(string json, IEnumerable<string>? overrides = null, string source = "config")
+    {
+        JsonNode? root;
+        try { root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }); }
+        catch (JsonException e) { throw new ConfigException(source, $"not valid JSON ({e.Message})"); }
+        if (root is not JsonObject obj) throw new ConfigException(source, "must be a JSON object");
+        foreach (var assignment in overrides ?? []) ApplyOverride(obj, assignment);
+
+        ModelConfig? config;
+        try { config = obj.Deserialize<ModelConfig>(Json); }
+        catch (JsonException e) { throw new ConfigException(FieldOf(e.Path), Clean(e.Message)); }
+        if (config is null) throw new ConfigException(source, "is empty");
+        ConfigValidator.ThrowIfInvalid(config);
+        return config;
+    }
+
+    public static string Serialize(ModelConfig config) => JsonSerializer.Serialize(config, Json);
+
+    static void ApplyOverride(JsonObject root, string assignment)
+    {
+        var eq = assignment.IndexOf('=');
+        if (eq <= 0) throw new ConfigException(assignment, "an override must look like field.path=value");
+        var path = assignment[..eq].Trim().Split('.');
+        var text = assignment[(eq + 1)..].Trim();
+        JsonNode? value;
+        try { value = JsonNode.Parse(text); } catch (JsonException) { value = JsonValue.Create(text); }
+
+        var node = root;
+        for (var i = 0; i < path.Length - 1; i++)
+        {
+            if (node[path[i]] is not JsonObject child) node[path[i]] = child = new JsonObject();
+            node = child;
+        }
+        node[path[^1]] = value;
+    }
+
+    static string FieldOf(string? jsonPath) =>
+        string.IsNullOrEmpty(jsonPath) || jsonPath == "$" ? "config" : jsonPath.TrimStart('$', '.');
+
+    // System.Text.Json appends "Path: $.x | LineNumber ..." which the field name already carries.
+    static string Clean(string message)
+    {
+        var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
+        return cut > 0 ? message[..cut] : message;
+    }
+}
+
+/// <summary>Enums as snake_case strings; an unknown value names the accepted ones instead of a type name.</summary>
+sealed class StrictEnumConverterFactory : JsonConverterFactory
+{
+    public override bool CanConvert(Type t) => t.IsEnum;
+
+    public override JsonConverter CreateConverter(Type t, JsonSerializerOptions o) =>
+        (JsonConverter)Activator.CreateInstance(typeof(StrictEnumConverter<>).MakeGenericType(t))!;
+
+    sealed class StrictEnumConverter<T> : JsonConverter<T> where T : struct, Enum
+    {
+        static readonly Dictionary<string, T> ByName =
+            Enum.GetValues<T>().ToDictionary(v => JsonNamingPolicy.SnakeCaseLower.ConvertName(v.ToString()));
+
+        public override T Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            var text = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+            if (text is not null && ByName.TryGetValue(text, out var value)) return value;
+            throw new JsonException($"unknown value '{text ?? reader.TokenType.ToString()}' (expected one of: {string.Join(", ", ByName.Keys)})");
+        }
+
+        public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options) =>
+            writer.WriteStringValue(JsonNamingPolicy.SnakeCaseLower.ConvertName(value.ToString()));
+    }
+}
