@@ -6,6 +6,8 @@ namespace Moe.Model.Config;
 /// <remarks>JSON names are snake_case (<c>d_model</c>, <c>moe.top_k</c>); unknown fields are rejected.</remarks>
 public sealed record ModelConfig
 {
+    /// <summary>Free text describing the preset (JSON "_comment").</summary>
+    [JsonPropertyName("_comment")] public string? Comment { get; init; }
     public string Name { get; init; } = "model";
     public int VocabSize { get; init; } = 512;
     public int DModel { get; init; } = 128;
