@@ -16,8 +16,9 @@ public sealed record DispatchPlan(Tensor Token, Tensor Slot, Tensor Gate, Tensor
 public static class ExpertCapacity
 {
     /// <summary>Slots per expert for T tokens; never more than T, since a token picks an expert at most once.</summary>
+    /// <remarks>In decimal: in binary floating point 1.1 x 10 is 11.000000000000002, which would round up to 12.</remarks>
     public static long Slots(double factor, long tokens, int topK, int experts) =>
-        Math.Min(tokens, Math.Max(1, (long)Math.Ceiling(factor * tokens * topK / experts)));
+        Math.Min(tokens, Math.Max(1, (long)Math.Ceiling((decimal)factor * tokens * topK / experts)));
 
     /// <param name="capacity">Slots per expert, or null for dropless (capacity = busiest expert's load).</param>
     public static DispatchPlan Plan(Tensor expertIndex, Tensor gates, int experts, long? capacity, DropPolicy policy)

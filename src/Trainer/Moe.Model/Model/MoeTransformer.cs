@@ -86,7 +86,7 @@ public sealed class MoeTransformer : nn.Module<Tensor, Tensor>
         return new ModelOutput(logits, loss, lmLoss, auxLoss, mtpLoss, CollectStats(aux)).MoveToOuterDisposeScope();
     }
 
-    /// <summary>L_MTP = lambda / D x sum_k CE(module k's prediction of t_{i+k+1}).</summary>
+    /// <summary>L_MTP = lambda / D x sum_k CE(module k's prediction of t_{i+k+1}), over the depths the sequence length allows.</summary>
     Tensor MultiTokenLoss(Tensor h, Tensor embeddings, Tensor targets, List<(int, MoeAux)> aux)
     {
         long length = h.shape[1];
@@ -101,7 +101,9 @@ public sealed class MoeTransformer : nn.Module<Tensor, Tensor>
             losses.Add(CrossEntropy(Head(module.Normalize(hk)), targets.narrow(1, k, span)));
             previous = hk;
         }
-        return Config.Mtp!.Weight / mtp.Count * stack(losses.ToArray()).sum();
+        // A sequence shorter than D + 1 leaves the deeper modules nothing to predict: average over the depths that ran.
+        if (losses.Count == 0) return zeros(1, device: h.device).squeeze();
+        return Config.Mtp!.Weight / losses.Count * stack(losses.ToArray()).sum();
     }
 
     Tensor Head(Tensor normalized) =>
