@@ -24,7 +24,7 @@ DEFAULTS = dict(name="model", vocab_size=512, d_model=128, n_layers=4, n_heads=4
                 ffn_hidden=512, rope_theta=10000.0, sliding_window=None, tie_embeddings=True, norm_eps=1e-6,
                 init_std=0.02, moe=None, mtp=None)
 MOE_DEFAULTS = dict(num_experts=8, top_k=2, expert_hidden=512, num_shared_experts=0, shared_expert_hidden=None,
-                    every=1, first_dense_blocks=0, router={}, capacity={}, balance={})
+                    every=1, first_dense_blocks=0, dispatch="segments", router={}, capacity={}, balance={})
 SECTION_DEFAULTS = dict(
     router=dict(score="softmax", gating="top_k", normalize_top_k=True),
     capacity=dict(train_factor=1.25, eval_factor=2.0, dropless=False, drop_policy="position"),
@@ -236,30 +236,48 @@ def dispatch_plan(expert_index, gates, experts, capacity, policy):
     rank = torch.arange(n, device=dev)
     by_expert = (expert * n + rank).argsort()
     starts = counts.cumsum(0) - counts
-    position_sorted = rank - starts.index_select(0, expert.index_select(0, by_expert))
-    position = torch.zeros_like(rank).scatter_(0, by_expert, position_sorted)
-    slots = capacity if capacity is not None else max(1, int(counts.max().item()))
+    sorted_expert = expert.index_select(0, by_expert)
+    position = rank - starts.index_select(0, sorted_expert)  # queue position, in expert-grouped order
+    counts_host = counts.tolist()
+    slots = capacity if capacity is not None else max(1, max(counts_host))
     keep = position < slots
-    return SimpleNamespace(token=token[keep], slot=(expert * slots + position)[keep], gate=gate[keep],
-                           counts=counts, capacity=slots, dropped=n - int(keep.sum().item()))
+    kept = [min(c, slots) for c in counts_host]
+    # Grouped by expert, priority order inside each group, as ExpertCapacity.Plan lists them.
+    return SimpleNamespace(token=token[by_expert][keep], slot=(sorted_expert * slots + position)[keep],
+                           gate=gate[by_expert][keep], counts=counts, kept=kept, capacity=slots,
+                           dropped=n - sum(kept))
 
 
 class RoutedExperts(nn.Module):
-    def __init__(self, experts, dim, hidden, init_std, out_std):
+    def __init__(self, experts, dim, hidden, init_std, out_std, dispatch):
         super().__init__()
-        self.n = experts
+        self.n, self.dispatch = experts, dispatch
         self.gate_up = nn.Parameter(torch.randn(experts, dim, 2 * hidden) * init_std)  # [E, d, 2h]: gate | up
         self.down = nn.Parameter(torch.randn(experts, hidden, dim) * out_std)          # [E, h, d]
 
-    def forward(self, x, plan):  # padded [E, capacity, d] buffer; empty slots read an appended zero row
+    @staticmethod
+    def swiglu(x, gate_up, down):
+        g, u = x.matmul(gate_up).chunk(2, -1)
+        return (F.silu(g) * u).matmul(down)
+
+    def forward(self, x, plan):
+        y = self.padded(x, plan) if self.dispatch == "padded" else self.segments(x, plan)
+        weighted = y * plan.gate.to(x.dtype).unsqueeze(1)
+        return torch.zeros_like(x).index_add(0, plan.token, weighted)
+
+    def segments(self, x, plan):  # one matmul per expert over its contiguous run of kept assignments
+        rows = x.index_select(0, plan.token)
+        gate_ups, downs = self.gate_up.unbind(0), self.down.unbind(0)
+        outputs = [self.swiglu(seg, gate_ups[e], downs[e])
+                   for e, seg in enumerate(rows.split(plan.kept)) if plan.kept[e] > 0]
+        return torch.cat(outputs, 0) if outputs else torch.zeros_like(rows)
+
+    def padded(self, x, plan):  # padded [E, capacity, d] buffer; empty slots read an appended zero row
         tokens, dim = x.shape
         slots = self.n * plan.capacity
         source = torch.full((slots,), tokens, dtype=torch.long, device=x.device).scatter_(0, plan.slot, plan.token)
         buffer = torch.cat([x, x.new_zeros(1, dim)], 0).index_select(0, source).view(self.n, plan.capacity, dim)
-        g, u = buffer.bmm(self.gate_up).chunk(2, -1)
-        y = (F.silu(g) * u).bmm(self.down).view(slots, dim)
-        weighted = y.index_select(0, plan.slot) * plan.gate.to(x.dtype).unsqueeze(1)
-        return torch.zeros_like(x).index_add(0, plan.token, weighted)
+        return self.swiglu(buffer, self.gate_up, self.down).view(slots, dim).index_select(0, plan.slot)
 
 
 class MoELayer(nn.Module):
@@ -267,7 +285,7 @@ class MoELayer(nn.Module):
         super().__init__()
         self.m = m
         self.router = Router(dim, m, init_std)
-        self.experts = RoutedExperts(m.num_experts, dim, m.expert_hidden, init_std, out_std)
+        self.experts = RoutedExperts(m.num_experts, dim, m.expert_hidden, init_std, out_std, m.dispatch)
         self.shared_experts = SharedExperts(dim, m.num_shared_experts, m.shared_hidden, init_std, out_std) if m.num_shared_experts > 0 else None
 
     def forward(self, x):

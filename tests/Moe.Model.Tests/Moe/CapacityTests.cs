@@ -152,11 +152,14 @@ public class MoeCapacityTests
         // Direct check of the dispatch plan: 5 tokens, top-1, experts [2, 0, 2, 2, 1], capacity 2, position policy.
         // Expert 2's queue is t0, t2, t3 -> t3 drops; experts 0 and 1 take t1 and t4.
         // Slots are expert x capacity + position: t0 -> 2x2+0 = 4, t1 -> 0, t2 -> 2x2+1 = 5, t4 -> 1x2+0 = 2.
+        // The plan lists kept assignments grouped by expert (0, 1, 2), priority order inside: t1 | t4 | t0, t2.
         var index = tensor(new long[] { 2, 0, 2, 2, 1 }).view(5, 1);
         var gates = tensor(new float[] { 0.9f, 0.8f, 0.7f, 0.95f, 0.6f }).view(5, 1);
         var plan = ExpertCapacity.Plan(index, gates, 3, 2, DropPolicy.Position);
-        Assert.Equal([0L, 1, 2, 4], Longs(plan.Token));
-        Assert.Equal([4L, 0, 5, 2], Longs(plan.Slot));
+        Assert.Equal([1L, 4, 0, 2], Longs(plan.Token));
+        Assert.Equal([0L, 2, 4, 5], Longs(plan.Slot));
+        Assert.Equal([0.8f, 0.6f, 0.9f, 0.7f], Floats(plan.Gate));
+        Assert.Equal([1L, 1, 2], plan.KeptPerExpert);
         Assert.Equal([1L, 1, 3], Longs(plan.TokensPerExpert));
         Assert.Equal(1, plan.Dropped);
         Assert.Equal(2, plan.Capacity);

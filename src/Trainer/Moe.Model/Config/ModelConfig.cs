@@ -50,11 +50,22 @@ public sealed record MoeConfig
     public int Every { get; init; } = 1;
     /// <summary>The first K blocks stay dense (DeepSeek-V2/V3).</summary>
     public int FirstDenseBlocks { get; init; }
+    /// <summary>How routed experts are computed; both give the same result (see <see cref="ExpertDispatch"/>).</summary>
+    public ExpertDispatch Dispatch { get; init; } = ExpertDispatch.Segments;
     public RouterConfig Router { get; init; } = new();
     public CapacityConfig Capacity { get; init; } = new();
     public BalanceConfig Balance { get; init; } = new();
 
     [JsonIgnore] public int SharedHidden => SharedExpertHidden ?? ExpertHidden;
+}
+
+/// <summary>Two batched schemes for the routed experts; never a loop over tokens.</summary>
+public enum ExpertDispatch
+{
+    /// <summary>Kept assignments sorted by expert; one matmul per expert over its contiguous segment. No padding.</summary>
+    Segments,
+    /// <summary>A padded [E, capacity, d] buffer and one batched matmul (GShard/Switch); padding rows cost compute.</summary>
+    Padded,
 }
 
 public enum RouterScore { Softmax, Sigmoid }

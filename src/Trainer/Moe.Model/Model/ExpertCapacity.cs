@@ -3,14 +3,16 @@ using static TorchSharp.torch;
 
 namespace Moe.Model.Model;
 
-/// <summary>Which (token, expert) assignments got a slot in the padded [experts, capacity] buffer.</summary>
+/// <summary>Which (token, expert) assignments got a slot, grouped by expert (expert 0's first), priority order within each.</summary>
 /// <param name="Token">[N_kept] token row of each kept assignment.</param>
-/// <param name="Slot">[N_kept] expert x capacity + position of each kept assignment.</param>
+/// <param name="Slot">[N_kept] expert x capacity + position: its row in a padded [E x capacity] buffer.</param>
 /// <param name="Gate">[N_kept] gate weight of each kept assignment (carries gradient to the router).</param>
 /// <param name="TokensPerExpert">[E] assignments routed to each expert before capacity is applied.</param>
+/// <param name="KeptPerExpert">Kept assignments of each expert, on the host: the segment lengths of Token.</param>
 /// <param name="Capacity">Slots per expert.</param>
 /// <param name="Dropped">Assignments that found no slot.</param>
-public sealed record DispatchPlan(Tensor Token, Tensor Slot, Tensor Gate, Tensor TokensPerExpert, long Capacity, long Dropped);
+public sealed record DispatchPlan(
+    Tensor Token, Tensor Slot, Tensor Gate, Tensor TokensPerExpert, long[] KeptPerExpert, long Capacity, long Dropped);
 
 /// <summary>Expert capacity (GShard, Switch Transformer): each expert takes at most ceil(factor x T x k / E) assignments.</summary>
 public static class ExpertCapacity
@@ -40,25 +42,33 @@ public static class ExpertCapacity
             gate = gate.index_select(0, byScore);
         }
 
-        var counts = expert.bincount(null, experts);
-        // Position of each assignment inside its expert's queue, keeping the priority order (keys are unique).
+        // Group by expert, keeping the priority order inside each group (the keys are unique, so the sort is stable).
         var rank = arange(n, device: device);
         var byExpert = (expert * n + rank).argsort();
+        var counts = expert.bincount(null, experts);
+        var countsOnHost = Host(counts);
+        var slots = capacity ?? Math.Max(1, countsOnHost.Max());
+        var sortedExpert = expert.index_select(0, byExpert);
         var starts = counts.cumsum(0) - counts;
-        var positionSorted = rank - starts.index_select(0, expert.index_select(0, byExpert));
-        var position = zeros_like(rank).scatter_(0, byExpert, positionSorted);
-
-        var slots = capacity ?? Math.Max(1, counts.max().item<long>());
+        var position = rank - starts.index_select(0, sortedExpert);
         var keep = position < slots;
-        var kept = keep.sum().item<long>();
+
+        var kept = countsOnHost.Select(c => Math.Min(c, slots)).ToArray();
         var plan = new DispatchPlan(
-            token.masked_select(keep),
-            (expert * slots + position).masked_select(keep),
-            gate.masked_select(keep),
+            token.index_select(0, byExpert).masked_select(keep),
+            (sortedExpert * slots + position).masked_select(keep),
+            gate.index_select(0, byExpert).masked_select(keep),
             counts,
+            kept,
             slots,
-            n - kept);
+            n - kept.Sum());
         foreach (var t in new[] { plan.Token, plan.Slot, plan.Gate, plan.TokensPerExpert }) t.MoveToOuterDisposeScope();
         return plan;
+    }
+
+    static long[] Host(Tensor t)
+    {
+        using var cpu = t.cpu();
+        return cpu.data<long>().ToArray();
     }
 }

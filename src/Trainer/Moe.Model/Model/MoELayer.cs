@@ -31,7 +31,7 @@ public sealed class MoELayer : nn.Module<Tensor, (Tensor Output, MoeAux Aux)>
     {
         cfg = m;
         router = new Router(dim, m, initStd);
-        experts = new RoutedExperts(m.NumExperts, dim, m.ExpertHidden, initStd, outStd);
+        experts = new RoutedExperts(m.NumExperts, dim, m.ExpertHidden, initStd, outStd, m.Dispatch);
         if (m.NumSharedExperts > 0) shared_experts = new SharedExperts(dim, m.NumSharedExperts, m.SharedHidden, initStd, outStd);
         RegisterComponents();
     }
