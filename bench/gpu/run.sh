@@ -6,7 +6,8 @@
 #      both against the same measured bf16 8192^3 matmul peak;
 #   3. the MoE-layer vs dense-SwiGLU (equal active parameters) time ratio on the GPU presets;
 # then one table. Logs and JSON lines go to $OUT (when set) or /tmp/moe-gpu-bench.
-# Knobs (environment): CHECK_CONFIGS, GPU_CONFIGS, BATCH, SEQ, STEPS, WARMUP, PYTHON, APP.
+# Knobs (environment): CHECK_CONFIGS, GPU_CONFIGS, BATCH, SEQ, STEPS, WARMUP, PYTHON, APP,
+#   DISPATCH (segments|padded: the routed-expert kernel of both implementations; default: the configs' own).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -17,6 +18,7 @@ LOG=${OUT:-/tmp/moe-gpu-bench}
 CHECK_CONFIGS=${CHECK_CONFIGS:-"default switch st-moe mixtral dbrx openmoe deepseek-v2 deepseek-v3"}
 GPU_CONFIGS=${GPU_CONFIGS:-"mixtral deepseek-v3 switch dense-mixtral"}
 BATCH=${BATCH:-4}; SEQ=${SEQ:-2048}; STEPS=${STEPS:-10}; WARMUP=${WARMUP:-3}
+DISPATCH_SET=(); [[ -n "${DISPATCH:-}" ]] && DISPATCH_SET=(--set "moe.dispatch=$DISPATCH")
 
 mkdir -p "$LOG"
 RESULTS=$LOG/results.jsonl
@@ -64,11 +66,12 @@ say "bf16 matmul peak: $PEAK TFLOP/s"
 for c in $GPU_CONFIGS; do
   cfg=configs/gpu/$c.json
   common=(--config "$cfg" --batch "$BATCH" --seq "$SEQ" --steps "$STEPS" --warmup "$WARMUP" --device cuda --dtype bf16 --peak-tflops "$PEAK" --json)
+  grep -q '"moe"' "$cfg" && common+=("${DISPATCH_SET[@]}")
   measure "step-torchsharp-$c" "$APP" step "${common[@]}" && say "$(grep -v '^{' "$LOG/step-torchsharp-$c.out" | tail -n 1)"
   measure "step-pytorch-$c" "$PY" "$REF" bench "${common[@]}" && say "$(grep -v '^{' "$LOG/step-pytorch-$c.out" | tail -n 1)"
   if grep -q '"moe"' "$cfg"; then
     measure "moe-vs-dense-$c" "$APP" moe-vs-dense --config "$cfg" --batch "$BATCH" --seq "$SEQ" --steps $(( STEPS > 30 ? STEPS : 30 )) --warmup "$WARMUP" \
-      --device cuda --dtype bf16 --json && say "$(grep -v '^{' "$LOG/moe-vs-dense-$c.out" | tail -n 1)"
+      --device cuda --dtype bf16 "${DISPATCH_SET[@]}" --json && say "$(grep -v '^{' "$LOG/moe-vs-dense-$c.out" | tail -n 1)"
   fi
 done
 
