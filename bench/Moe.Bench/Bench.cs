@@ -13,6 +13,7 @@ namespace Moe.Bench;
 sealed class BenchContext
 {
     public required Device Device { get; init; }
+    public required DeviceSpec Spec { get; init; }
     public required ScalarType Dtype { get; init; }
     public required string DeviceName { get; init; }
     public required string DtypeName { get; init; }
@@ -59,7 +60,7 @@ sealed class BenchContext
         Log(TorchBackend.Describe());
         return new BenchContext
         {
-            Device = spec.ToTorch(), DeviceName = spec.ToString(), Dtype = dtype, DtypeName = dtypeName,
+            Device = spec.ToTorch(), Spec = spec, DeviceName = spec.ToString(), Dtype = dtype, DtypeName = dtypeName,
             Json = json, JsonPath = jsonPath, GivenPeak = givenPeak, PeakSize = peakSize > 0 ? peakSize : null, Overrides = overrides,
         };
     }
