@@ -195,18 +195,8 @@ static class Measure
         var flopsPerToken = ModelSize.TrainingFlopsPerToken(cfg, seq);
         var tflops = flopsPerToken * tokensPerSecond / 1e12;
         var peak = ctx.Peak;
-        var result = new JsonObject
+        var result = Result("step", cfg, configPath, ctx, batch, seq, steps, new JsonObject
         {
-            ["kind"] = "step",
-            ["impl"] = "torchsharp",
-            ["config"] = cfg.Name,
-            ["config_path"] = configPath,
-            ["device"] = ctx.DeviceName,
-            ["dtype"] = ctx.DtypeName,
-            ["threads"] = get_num_threads(),
-            ["batch"] = batch,
-            ["seq"] = seq,
-            ["steps"] = steps,
             ["warmup"] = warmup,
             ["params_total"] = size.Total,
             ["params_active"] = size.ActivePerToken,
@@ -221,7 +211,7 @@ static class Measure
             ["loss_first"] = Round(firstLoss, 5),
             ["loss_last"] = Round(finalLoss, 5),
             ["dropped_fraction"] = Round(lastStats.Count == 0 ? 0 : lastStats.Average(s => s.DroppedFraction), 5),
-        };
+        });
         BenchContext.Log($"step: {cfg.Name}: {tokensPerSecond:F0} tokens/s, {medianMs:F1} ms/step (median), "
             + $"{tflops:F3} TFLOP/s, MFU {100 * tflops / peak.Tflops:F1}%, loss {firstLoss:F3} -> {finalLoss:F3}");
         return result;
@@ -300,18 +290,8 @@ static class Measure
 
         var tokens = (double)batch * seq;
         var moeActive = (long)m.NumExperts * d + 3 * d * denseHidden;
-        var result = new JsonObject
+        var result = Result("moe_vs_dense", cfg, configPath, ctx, batch, seq, steps, new JsonObject
         {
-            ["kind"] = "moe_vs_dense",
-            ["impl"] = "torchsharp",
-            ["config"] = cfg.Name,
-            ["config_path"] = configPath,
-            ["device"] = ctx.DeviceName,
-            ["dtype"] = ctx.DtypeName,
-            ["threads"] = get_num_threads(),
-            ["batch"] = batch,
-            ["seq"] = seq,
-            ["steps"] = steps,
             ["num_experts"] = m.NumExperts,
             ["experts_used"] = used,
             ["expert_hidden"] = m.ExpertHidden,
@@ -324,7 +304,7 @@ static class Measure
             ["dense_tokens_per_s"] = Round(tokens / denseMs * 1000, 1),
             ["ratio"] = Round(moeMs / denseMs, 4),
             ["moe_dropped_fraction"] = Round(dropped, 5),
-        };
+        });
         BenchContext.Log($"moe-vs-dense: {cfg.Name}: MoE {moeMs:F2} ms, dense {denseMs:F2} ms, MoE/dense {moeMs / denseMs:F2}x");
         return result;
     }
@@ -353,6 +333,30 @@ static class Measure
 
     /// <summary>A JSON number rounded to <paramref name="digits"/>, or null for NaN/infinity (which JSON cannot hold).</summary>
     public static JsonNode? Round(double v, int digits) => double.IsFinite(v) ? JsonValue.Create(Math.Round(v, digits)) : null;
+    /// <summary>A JSON result line: the fields every measurement shares, then its own.</summary>
+    static JsonObject Result(string kind, ModelConfig cfg, string configPath, BenchContext ctx, int batch, int seq, int steps, JsonObject own)
+    {
+        var result = new JsonObject
+        {
+            ["kind"] = kind,
+            ["impl"] = "torchsharp",
+            ["config"] = cfg.Name,
+            ["config_path"] = configPath,
+            ["device"] = ctx.DeviceName,
+            ["dtype"] = ctx.DtypeName,
+            ["threads"] = get_num_threads(),
+            ["batch"] = batch,
+            ["seq"] = seq,
+            ["steps"] = steps,
+        };
+        foreach (var key in own.Select(p => p.Key).ToList())
+        {
+            var value = own[key];
+            own.Remove(key);
+            result[key] = value;
+        }
+        return result;
+    }
 }
 
 static class Commands

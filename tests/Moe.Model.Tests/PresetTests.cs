@@ -1,5 +1,3 @@
-using Moe.Model.Config;
-using Moe.Model.Model;
 
 namespace Moe.Model.Tests;
 

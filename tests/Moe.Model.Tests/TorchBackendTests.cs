@@ -1,7 +1,6 @@
 using System.Runtime.Versioning;
 using System.Text.Json;
 using Moe.Model.Backend;
-using TorchSharp;
 
 namespace Moe.Model.Tests;
 

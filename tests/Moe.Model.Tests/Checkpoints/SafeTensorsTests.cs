@@ -1,8 +1,5 @@
 using System.Text;
 using Moe.Model.Checkpoints;
-using Moe.Model.Config;
-using Moe.Model.Model;
-using static TorchSharp.torch;
 
 namespace Moe.Model.Tests.Checkpoints;
 

@@ -1,7 +1,4 @@
-using Moe.Model.Model;
-using TorchSharp;
 using static Moe.Model.Tests.MoeTestModels;
-using static TorchSharp.torch;
 
 namespace Moe.Model.Tests;
 

@@ -1,8 +1,4 @@
-using Moe.Model.Config;
-using Moe.Model.Model;
-using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace Moe.Model.Tests;
 
@@ -56,18 +52,6 @@ public static class MoeTestModels
     {
         using var no = no_grad();
         target.copy_(values);
-    }
-
-    public static float[] Floats(Tensor t)
-    {
-        using var c = t.detach().cpu().to(ScalarType.Float32).contiguous();
-        return c.data<float>().ToArray();
-    }
-
-    public static long[] Longs(Tensor t)
-    {
-        using var c = t.detach().cpu().to(ScalarType.Int64).contiguous();
-        return c.data<long>().ToArray();
     }
 
     public static double Scalar(Tensor t) => t.detach().cpu().to(ScalarType.Float64).item<double>();

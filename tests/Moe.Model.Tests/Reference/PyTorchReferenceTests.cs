@@ -1,7 +1,5 @@
 using System.Text.Json.Nodes;
 using Moe.Model.Checkpoints;
-using Moe.Model.Config;
-using static TorchSharp.torch;
 
 namespace Moe.Model.Tests.Reference;
 

@@ -1,4 +1,3 @@
-using Moe.Model.Config;
 using static Moe.Model.Tests.Transformer.TransformerTestKit;
 
 namespace Moe.Model.Tests.Transformer;

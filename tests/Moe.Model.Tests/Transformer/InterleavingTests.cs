@@ -1,4 +1,3 @@
-using Moe.Model.Model;
 using static Moe.Model.Tests.Transformer.TransformerTestKit;
 
 namespace Moe.Model.Tests.Transformer;

@@ -1,8 +1,5 @@
-using Moe.Model.Model;
-using TorchSharp;
 using TorchSharp.Modules;
 using static Moe.Model.Tests.Transformer.TransformerTestKit;
-using static TorchSharp.torch;
 
 namespace Moe.Model.Tests.Transformer;
 

@@ -1,6 +1,4 @@
-using Moe.Model.Model;
 using static Moe.Model.Tests.Transformer.TransformerTestKit;
-using static TorchSharp.torch;
 
 namespace Moe.Model.Tests.Transformer;
 

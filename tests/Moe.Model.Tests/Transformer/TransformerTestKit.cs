@@ -1,6 +1,3 @@
-using Moe.Model.Config;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Moe.Model.Tests.Transformer;
 
@@ -21,18 +18,6 @@ internal static class TransformerTestKit
         """;
 
     public static ModelConfig Tiny(params string[] overrides) => ConfigLoader.Parse(TinyJson, overrides);
-
-    public static float[] Floats(Tensor t)
-    {
-        using var c = t.detach().cpu().to(ScalarType.Float32).contiguous();
-        return c.data<float>().ToArray();
-    }
-
-    public static long[] Longs(Tensor t)
-    {
-        using var c = t.detach().cpu().to(ScalarType.Int64).contiguous();
-        return c.data<long>().ToArray();
-    }
 
     public static double Scalar(Tensor t)
     {
