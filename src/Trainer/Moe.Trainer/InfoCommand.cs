@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json;
 using Moe.Model.Backend;
 using Moe.Model.Config;
 using Moe.Model.Model;
@@ -32,7 +33,7 @@ public static class InfoCommand
         Console.WriteLine($"backend     {TorchBackend.Describe()}");
         Console.WriteLine($"blocks      {config.NLayers} ({(moeBlocks.Count == 0 ? "all dense" : "MoE at " + string.Join(",", moeBlocks))}){(config.Mtp is { } m ? $", MTP depth {m.Depth}" : "")}");
         if (config.Moe is { } moe)
-            Console.WriteLine($"experts     {moe.NumExperts} routed (top-{moe.TopK}, {moe.Router.Score} {moe.Router.Gating}) + {moe.NumSharedExperts} shared, hidden {moe.ExpertHidden}");
+            Console.WriteLine($"experts     {moe.NumExperts} routed (top-{moe.TopK}, {Snake(moe.Router.Score)} {Snake(moe.Router.Gating)}, {Snake(moe.Dispatch)} kernel) + {moe.NumSharedExperts} shared, hidden {moe.ExpertHidden}");
         Console.WriteLine($"parameters  total {Human(size.Total)}  inference {Human(size.TotalInference)}  active/token {Human(size.ActivePerToken)}  embedding {Human(size.Embedding)}");
         var flops = ModelSize.TrainingFlopsPerToken(config, seq);
         Console.WriteLine($"flops/token {Human((long)flops)} (training, forward+backward, seq {seq})");
@@ -59,6 +60,8 @@ public static class InfoCommand
             $"step        forward+backward {batch}x{seq} tokens: {mean * 1000:F1} ms  ({tokensPerSecond:F0} tokens/s, {tokensPerSecond * flops / 1e9:F1} GFLOP/s)"));
         return 0;
     }
+
+    static string Snake<T>(T value) where T : struct, Enum => JsonNamingPolicy.SnakeCaseLower.ConvertName(value.ToString());
 
     static string Human(long n) => n switch
     {
