@@ -15,6 +15,12 @@ const string Usage = """
            bench/reference/moe_reference.py check [--seed 1234] [--batch 2] [--seq 64]
       all [--configs-dir configs] [--names a,b,...]  step + moe-vs-dense for the tiny CPU presets, one table
            [--batch 8] [--seq 128] [--steps 10] [--warmup 3]
+      train [--run-config configs/train/brown.json] [--steps 300] [--variants moe-switch,moe-none,moe-aux-free,dense]
+           [--dense-model configs/dense-default.json] [--out runs/bench-train]
+                                  end-to-end training of each variant (same data, steps, seed): validation loss,
+                                  max/mean expert load, drop fraction, training tokens/s (the MoE-vs-dense experiment)
+      tokenizer [--corpus .data/corpora/brown.jsonl] [--vocab 4096,8192]
+                                  BPE training time, encode/decode throughput (ours vs Microsoft.ML.Tokenizers)
       peak                        measure the matmul peak used for MFU (fp32 1024^3 on CPU, bf16 8192^3 on CUDA)
 
     Common options:
@@ -47,6 +53,8 @@ try
         "export" => ExportCommand.Run(options),
         "all" => AllCommand.Run(options),
         "peak" => Commands.PeakOnly(options),
+        "train" => TrainCompareCommand.Run(options),
+        "tokenizer" => TokenizerCommand.Run(options),
         _ => throw new UsageException($"unknown command '{args[0]}'"),
     };
 }

@@ -1,5 +1,7 @@
 using Moe.Model.Backend;
 using Moe.Model.Config;
+using Moe.Model.Data;
+using Moe.Model.Training;
 using Moe.Trainer;
 
 // moe-trainer: the Trainer's command line. Exit codes: 0 ok, 1 failure, 2 bad usage or configuration, 3 torch backend unavailable.
@@ -7,6 +9,11 @@ try
 {
     return args switch
     {
+        ["train", .. var rest] => TrainCommand.Run(CommandArgs.Parse(rest)),
+        ["eval", .. var rest] => EvalCommand.Run(CommandArgs.Parse(rest)),
+        ["sample", .. var rest] => SampleCommand.Run(CommandArgs.Parse(rest)),
+        ["tokenizer", .. var rest] => TokenizerCommand.Run(rest),
+        ["data", .. var rest] => DataCommand.Run(rest),
         ["info", .. var rest] => InfoCommand.Run(CommandArgs.Parse(rest)),
         [] or ["help" or "--help" or "-h"] => Usage(0),
         _ => Usage(2, $"unknown command '{args[0]}'"),
@@ -22,6 +29,21 @@ catch (UsageException e)
     Console.Error.WriteLine($"error: {e.Message}");
     return 2;
 }
+catch (CheckpointException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 1;
+}
+catch (DataException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 1;
+}
+catch (TrainingDivergedException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 1;
+}
 catch (TorchBackendException e)
 {
     Console.Error.WriteLine($"error: {e.Message}");
@@ -35,6 +57,24 @@ static int Usage(int code, string? problem = null)
         usage: moe-trainer <command> [options] [field.path=value ...]
 
         commands:
+          train  --config <run.json> [--out <run dir>] [--device cpu|cuda|cuda:N] [--json] [--stop-after N]
+                 Train a run (model, tokenizer, data mixture, optimisation in one file), or resume it: a run
+                 folder with checkpoints continues from the newest one. Metrics go to <run dir>/metrics.jsonl
+                 (--json also streams them to stdout). Ctrl-C or SIGTERM: checkpoint, then exit 130.
+          eval   --checkpoint <checkpoint or run dir> [--data <prepared dataset>] [--windows N] [--json]
+                 Validation loss and perplexity of a checkpoint.
+          sample --checkpoint <checkpoint or run dir> [--prompt TEXT] [--max-tokens N] [--temperature T | --greedy]
+                 [--top-k K] [--seed S] [--samples N]
+                 Continue a prompt with the model of a checkpoint.
+          tokenizer train --input <files,...> --vocab N --out <tokenizer.json or dir>
+                 Learn a byte-level BPE (Hugging Face tokenizer.json) from text or JSON-lines documents.
+          tokenizer encode --tokenizer <tokenizer.json> --text TEXT
+          data prepare --input <files,...> --tokenizer <tokenizer.json> --out <dir> [--validation F] [--seed S] [--overwrite]
+                 Tokenise documents once into binary shards + manifest.json with a held-out validation split.
+          data corpora [--root .data/corpora]
+                 Convert the corpora scripts/fetch-corpora.sh fetched (Brown with genres, nlp-corpus) to JSON lines.
+          data arithmetic --out <file.jsonl> [--count N] [--seed S] [--max-operand M]
+                 Synthetic arithmetic problems with worked <think>/<answer> completions.
           info   --config <file.json> [--device cpu|cuda|cuda:N] [--libtorch <dir>] [--batch B] [--seq T] [--steps N]
                  Build the model, print total and active-per-token parameters, FLOPs per token,
                  and time forward+backward steps on random tokens.

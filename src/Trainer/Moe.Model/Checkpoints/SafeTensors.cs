@@ -298,7 +298,7 @@ public static class SafeTensors
     }
 
     /// <summary>Makes the rename itself durable (POSIX); best effort.</summary>
-    static void SyncDirectory(string dir)
+    public static void SyncDirectory(string dir)
     {
         if (OperatingSystem.IsWindows()) return;
         try

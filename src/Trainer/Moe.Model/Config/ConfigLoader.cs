@@ -40,23 +40,36 @@ public static class ConfigLoader
     /// <param name="overrides">Assignments such as <c>moe.top_k=4</c>; the value is JSON when it parses as JSON, else a string.</param>
     public static ModelConfig Parse(string json, IEnumerable<string>? overrides = null, string source = "config")
     {
-        JsonNode? root;
-        try { root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }); }
-        catch (JsonException e) { throw new ConfigException(source, $"not valid JSON ({e.Message})"); }
-        if (root is not JsonObject obj) throw new ConfigException(source, "must be a JSON object");
+        var obj = ParseObject(json, source);
         foreach (var assignment in overrides ?? []) ApplyOverride(obj, assignment);
-
-        ModelConfig? config;
-        try { config = obj.Deserialize<ModelConfig>(Json); }
-        catch (JsonException e) { throw new ConfigException(FieldOf(e.Path), Clean(e.Message)); }
-        if (config is null) throw new ConfigException(source, "is empty");
+        var config = Deserialize<ModelConfig>(obj, source);
         ConfigValidator.ThrowIfInvalid(config);
         return config;
     }
 
+    /// <summary>The JSON object of a configuration text (comments and trailing commas allowed).</summary>
+    public static JsonObject ParseObject(string json, string source)
+    {
+        JsonNode? root;
+        try { root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }); }
+        catch (JsonException e) { throw new ConfigException(source, $"not valid JSON ({e.Message})"); }
+        return root as JsonObject ?? throw new ConfigException(source, "must be a JSON object");
+    }
+
+    /// <summary>Binds a JSON object to a configuration record; a type error or unknown field names its JSON path.</summary>
+    /// <param name="fieldPrefix">Prepended to reported fields when <paramref name="obj"/> is nested (e.g. <c>model.</c>).</param>
+    public static T Deserialize<T>(JsonObject obj, string source, string fieldPrefix = "")
+    {
+        T? config;
+        try { config = obj.Deserialize<T>(Json); }
+        catch (JsonException e) { throw new ConfigException(fieldPrefix + FieldOf(e.Path), Clean(e.Message)); }
+        return config ?? throw new ConfigException(source, "is empty");
+    }
+
     public static string Serialize(ModelConfig config) => JsonSerializer.Serialize(config, Json);
 
-    static void ApplyOverride(JsonObject root, string assignment)
+    /// <summary>Sets <c>field.path=value</c> in <paramref name="root"/>, creating objects along the path.</summary>
+    public static void ApplyOverride(JsonObject root, string assignment)
     {
         var eq = assignment.IndexOf('=');
         if (eq <= 0) throw new ConfigException(assignment, "an override must look like field.path=value");

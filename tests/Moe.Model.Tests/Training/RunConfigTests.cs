@@ -1,0 +1,58 @@
+using Moe.Model.Training;
+
+namespace Moe.Model.Tests.Training;
+
+public sealed class RunConfigTests : IDisposable
+{
+    readonly TinyRun tiny = new();
+
+    public void Dispose() => tiny.Dispose();
+
+    [Fact]
+    public void RepositoryRunConfigsLoadWithTheirModelFiles()
+    {
+        var config = RunConfigLoader.LoadFile(Path.Combine(RepoPaths.Root, "configs", "train", "brown.json"), ["model.moe.top_k=1"]);
+        Assert.Equal("default", config.Model.Name);
+        Assert.Equal(1, config.Model.Moe!.TopK);
+        Assert.True(Path.IsPathRooted(config.Tokenizer));
+        Assert.EndsWith(Path.Combine(".data", "datasets", "brown-4k"), config.Data.Datasets[0].Path);
+    }
+
+    [Theory]
+    [InlineData("training.seq_len=64", "training.seq_len", "longer than the model's context")]
+    [InlineData("training.lr=0", "training.lr", "must be positive")]
+    [InlineData("training.min_lr=1", "training.min_lr", "[0, training.lr]")]
+    [InlineData("training.device=tpu", "training.device", "tpu")]
+    [InlineData("model.moe.top_k=9", "model.moe.top_k", "exceeds")]
+    [InlineData("training.dtype=fp8", "training.dtype", "float32, bfloat16")]
+    [InlineData("training.stepz=3", "training.stepz", "")]
+    [InlineData("""data.mixture=[{"until":1.0,"weights":{"main":1,"nope":1}}]""", "data.mixture[0].weights", "unknown dataset 'nope'")]
+    [InlineData("""data.mixture=[{"until":0.5,"weights":{"main":1}}]""", "data.mixture[0].until", "must end at 1")]
+    [InlineData("""data.mixture=[{"until":0.6,"weights":{"main":1}},{"until":0.4,"weights":{"main":1}}]""", "data.mixture[1].until", "must increase")]
+    [InlineData("data.validation=nope", "data.validation", "unknown dataset")]
+    public void BadSettingsNameTheirField(string assignment, string field, string fragment)
+    {
+        var e = Assert.Throws<ConfigException>(() => tiny.Config(assignment));
+        Assert.Equal(field, e.Field);
+        Assert.Contains(fragment, e.Message);
+    }
+
+    [Fact]
+    public void MissingFilesAreReportedAtOpenNamingTheField()
+    {
+        var e = Assert.Throws<ConfigException>(() => TinyRun.Train(tiny.Config("""data.datasets=[{"name":"main","path":"data/none"},{"name":"extra","path":"data/extra"}]"""), tiny.RunDir("x")));
+        Assert.Equal("data.datasets[0].path", e.Field);
+        Assert.Contains("not a prepared dataset", e.Message);
+        e = Assert.Throws<ConfigException>(() => TinyRun.Train(tiny.Config("tokenizer=none.json"), tiny.RunDir("y")));
+        Assert.Equal("tokenizer", e.Field);
+    }
+
+    [Fact]
+    public void ASerializedConfigReadsBackEqual()
+    {
+        var config = tiny.Config("training.grad_accum=3");
+        var again = RunConfigLoader.Deserialize(RunConfigLoader.Serialize(config));
+        Assert.Equal(RunConfigLoader.Serialize(config), RunConfigLoader.Serialize(again));
+        Assert.Equal(3 * 4 * 16, again.Training.TokensPerStep);
+    }
+}
