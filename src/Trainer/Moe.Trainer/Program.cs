@@ -29,17 +29,7 @@ catch (UsageException e)
     Console.Error.WriteLine($"error: {e.Message}");
     return 2;
 }
-catch (CheckpointException e)
-{
-    Console.Error.WriteLine($"error: {e.Message}");
-    return 1;
-}
-catch (DataException e)
-{
-    Console.Error.WriteLine($"error: {e.Message}");
-    return 1;
-}
-catch (TrainingDivergedException e)
+catch (Exception e) when (e is CheckpointException or DataException or TrainingDivergedException or InvalidDataException)
 {
     Console.Error.WriteLine($"error: {e.Message}");
     return 1;

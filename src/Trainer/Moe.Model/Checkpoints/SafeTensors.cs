@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using Moe.Model.IO;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using TorchSharp;
@@ -207,7 +207,7 @@ public static class SafeTensors
         EnsureLittleEndian();
         var list = tensors.ToList();
         var header = EncodeHeader(list.Select(p => (p.Key, DTypeName(p.Value.dtype), p.Value.shape, p.Value.NumberOfElements * p.Value.ElementSize)), metadata);
-        WriteAtomically(path, stream =>
+        AtomicFile.Write(path, stream =>
         {
             stream.Write(header);
             foreach (var (_, tensor) in list)
@@ -266,55 +266,5 @@ public static class SafeTensors
     static void EnsureLittleEndian()
     {
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("safetensors data is little-endian; this host is not");
-    }
-
-    // ---------------------------------------------------------------- files
-
-    /// <summary>
-    /// Writes through a temporary file in the target's directory, flushes it to disk, then renames it over the target,
-    /// so a crash leaves either the old file or the complete new one, never a torn one.
-    /// </summary>
-    public static void WriteAtomically(string path, Action<Stream> write)
-    {
-        var full = System.IO.Path.GetFullPath(path);
-        var dir = System.IO.Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(dir);
-        var temp = System.IO.Path.Combine(dir, $".{System.IO.Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
-            {
-                write(stream);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { }
-            throw;
-        }
-        SyncDirectory(dir);
-    }
-
-    /// <summary>Makes the rename itself durable (POSIX); best effort.</summary>
-    public static void SyncDirectory(string dir)
-    {
-        if (OperatingSystem.IsWindows()) return;
-        try
-        {
-            var fd = Posix.open(dir, 0 /* O_RDONLY */);
-            if (fd < 0) return;
-            Posix.fsync(fd);
-            Posix.close(fd);
-        }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
-    }
-
-    static class Posix
-    {
-        [DllImport("libc", SetLastError = true)] internal static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
-        [DllImport("libc", SetLastError = true)] internal static extern int fsync(int fd);
-        [DllImport("libc", SetLastError = true)] internal static extern int close(int fd);
     }
 }

@@ -1,3 +1,4 @@
+using Moe.Model.IO;
 using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;

@@ -1,3 +1,4 @@
+using Moe.Model.IO;
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;

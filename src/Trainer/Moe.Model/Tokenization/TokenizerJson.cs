@@ -1,3 +1,4 @@
+using Moe.Model.IO;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;

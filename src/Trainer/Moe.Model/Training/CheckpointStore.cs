@@ -1,3 +1,4 @@
+using Moe.Model.IO;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -65,7 +66,7 @@ public sealed class CheckpointStore(string runDirectory)
                 JsonSerializer.Serialize(new CheckpointManifest(CheckpointManifest.CurrentFormat, state.Step, files), ConfigLoader.Json));
             if (Directory.Exists(final)) Directory.Delete(final, recursive: true); // a re-run of the same step replaces it
             Directory.Move(temp, final);
-            SafeTensors.SyncDirectory(Root);
+            AtomicFile.SyncDirectory(Root);
         }
         catch
         {

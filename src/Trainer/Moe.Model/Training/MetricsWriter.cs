@@ -1,3 +1,4 @@
+using Moe.Model.IO;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -53,7 +54,7 @@ public sealed class MetricsWriter : IDisposable
             catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException) { continue; } // a torn last line
             if (recordStep is null || recordStep <= step) kept.Append(line).Append('\n');
         }
-        Data.AtomicFile.WriteAllText(path, kept.ToString());
+        AtomicFile.WriteAllText(path, kept.ToString());
     }
 
     /// <summary>A metric value: float32 values print in their shortest exact form; NaN and infinities (not JSON) become null.</summary>

@@ -1,3 +1,4 @@
+using Moe.Model.IO;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
