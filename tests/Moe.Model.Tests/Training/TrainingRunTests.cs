@@ -4,6 +4,8 @@ using Moe.Model.Training;
 
 namespace Moe.Model.Tests.Training;
 
+/// <summary>Runs in the serial collection: training re-seeds TorchSharp's process-wide generator every step.</summary>
+[Collection(MoeTestModels.Collection)]
 public sealed class TrainingRunTests : IDisposable
 {
     readonly TinyRun tiny = new();

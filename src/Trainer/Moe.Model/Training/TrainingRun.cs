@@ -15,6 +15,8 @@ namespace Moe.Model.Training;
 /// <summary>
 /// A training run in its folder: <c>config.json</c>, <c>metrics.jsonl</c> and <c>checkpoints/</c>. Opening it resumes from
 /// the newest checkpoint when there is one, so the same command continues an interrupted run exactly.
+/// Initialisation and router noise draw from torch's process-wide generator, which the run re-seeds every step: one run
+/// trains per process at a time (as the CLI and the platform's workers run it) for results to be reproducible.
 /// </summary>
 public sealed class TrainingRun : IDisposable
 {
