@@ -36,7 +36,7 @@ public static class TokenizerBench
 
         return new JsonObject
         {
-            ["bench"] = "tokenizer",
+            ["kind"] = "tokenizer",
             ["corpus"] = corpusTextPath,
             ["corpus_mb"] = Math.Round(megabytes, 2),
             ["lines"] = lines.Length,

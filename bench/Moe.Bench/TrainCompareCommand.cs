@@ -67,7 +67,7 @@ static class TrainCompareCommand
         var size = ModelSize.Of(config.Model);
         return new JsonObject
         {
-            ["bench"] = "train", ["variant"] = variant, ["model"] = config.Model.Name, ["steps"] = reports.Count,
+            ["kind"] = "train", ["variant"] = variant, ["model"] = config.Model.Name, ["steps"] = reports.Count,
             ["params_total"] = size.Total, ["params_active"] = size.ActivePerToken,
             ["first_val_loss"] = evals[0].ValLoss, ["final_val_loss"] = evals[^1].ValLoss, ["best_val_loss"] = evals.Min(e => e.ValLoss),
             ["max_over_mean_load"] = moe.Count == 0 ? null : moe.Average(r => r.Router.Average(s => s.MaxOverMeanLoad)),

@@ -5,8 +5,10 @@
 #   2. bf16 training-step tokens/s and MFU of TorchSharp and of the PyTorch reference on the GPU presets,
 #      both against the same measured bf16 8192^3 matmul peak;
 #   3. the MoE-layer vs dense-SwiGLU (equal active parameters) time ratio on the GPU presets;
+#   4. end-to-end bf16 training with the trainer's own loop (TrainingRun: Brown windows, AdamW with fp32 masters,
+#      evaluation, a checkpoint) of the ~0.5B mixtral preset and its dense twin (configs/train/brown-gpu.json);
 # then one table. Logs and JSON lines go to $OUT (when set) or /tmp/moe-gpu-bench.
-# Knobs (environment): CHECK_CONFIGS, GPU_CONFIGS, BATCH, SEQ, STEPS, WARMUP, PYTHON, APP,
+# Knobs (environment): CHECK_CONFIGS, GPU_CONFIGS, BATCH, SEQ, STEPS, WARMUP, TRAIN_STEPS, PYTHON, APP,
 #   DISPATCH (segments|padded: the routed-expert kernel of both implementations; default: the configs' own).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -75,7 +77,16 @@ for c in $GPU_CONFIGS; do
   fi
 done
 
-# 4. One table.
+# 4. End-to-end training on Brown (needs .gpu/data from publish.sh).
+if [[ -d .gpu/data/brown-4k ]]; then
+  measure train-brown "$APP" train --run-config configs/train/brown-gpu.json --steps "${TRAIN_STEPS:-100}" \
+    --variants moe-switch,dense --dense-model configs/gpu/dense-mixtral.json --out "$LOG/runs" --device cuda --dtype bf16 --json \
+    && grep '^|' "$LOG/train-brown.out" | tee -a "$LOG/run.log"
+else
+  say "skipping the training benchmark: .gpu/data is missing (run ./platform run, then bench/gpu/publish.sh)"
+fi
+
+# 5. One table.
 "$PY" - "$RESULTS" <<'PYEOF' | tee "$LOG/table.md"
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]

@@ -16,6 +16,8 @@ public sealed class RunConfigTests : IDisposable
         Assert.Equal(1, config.Model.Moe!.TopK);
         Assert.True(Path.IsPathRooted(config.Tokenizer));
         Assert.EndsWith(Path.Combine(".data", "datasets", "brown-4k"), config.Data.Datasets[0].Path);
+        foreach (var file in Directory.GetFiles(Path.Combine(RepoPaths.Root, "configs", "train"), "*.json"))
+            RunConfigLoader.LoadFile(file); // throws, naming the field, if invalid
     }
 
     [Theory]
