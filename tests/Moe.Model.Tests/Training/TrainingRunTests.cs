@@ -108,11 +108,14 @@ public sealed class TrainingRunTests : IDisposable
     }
 
     [Fact]
-    public void AnotherConfigInTheSameRunFolderIsRefused()
+    public void AnotherConfigInTheSameRunFolderIsRefusedButAnotherDeviceIsNot()
     {
         TinyRun.Train(tiny.Config(), tiny.RunDir("same"), stopAfter: 2);
         var e = Assert.Throws<ConfigException>(() => TinyRun.Train(tiny.Config("training.lr=0.02"), tiny.RunDir("same")));
         Assert.Contains("different configuration", e.Message);
+        // Another device (a worker elsewhere) may continue it.
+        var (resumed, _) = TinyRun.Train(tiny.Config("training.device=cuda"), tiny.RunDir("same"), stopAfter: 3);
+        Assert.Equal(3, resumed.Step);
     }
 
     [Fact]

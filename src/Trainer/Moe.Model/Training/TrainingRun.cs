@@ -232,13 +232,17 @@ public sealed class TrainingRun : IDisposable
         return checkpoint;
     }
 
-    /// <summary>A run folder continues only the run it holds: same model, optimisation and data names (paths may move).</summary>
+    /// <summary>
+    /// A run folder continues only the run it holds: same model, optimisation and data names. Paths and the device may
+    /// change, so a preempted run can resume on another worker.
+    /// </summary>
     void EnsureSameRun(Checkpoint latest)
     {
         static string Identity(RunConfig c) => RunConfigLoader.Serialize(c with
         {
             Tokenizer = "",
             Data = c.Data with { Datasets = c.Data.Datasets.Select(d => d with { Path = "" }).ToList() },
+            Training = c.Training with { Device = "" },
         });
         if (Identity(latest.State.Config) != Identity(config))
             throw new ConfigException("config", $"'{Directory}' holds a run with a different configuration (checkpoint {latest.Directory}); use a new output folder or the same config");
