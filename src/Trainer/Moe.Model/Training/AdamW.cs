@@ -72,10 +72,11 @@ public sealed class AdamW : IDisposable
         using var noGrad = no_grad();
         foreach (var s in slots)
         {
-            if (s.Parameter.grad is null) continue;
+            // Each read of .grad makes a new wrapper: read it once, inside the scope that disposes it.
             using var scope = NewDisposeScope();
+            if (s.Parameter.grad is not { } grad) continue;
             var target = s.Master ?? s.Parameter;
-            var g = s.Parameter.grad.to(ScalarType.Float32);
+            var g = grad.to(ScalarType.Float32);
             if (scale != 1.0) g = g * scale;
             s.M.mul_(Beta1).add_(g, alpha: 1 - Beta1);
             s.V.mul_(Beta2).addcmul_(g, g, value: 1 - Beta2);
