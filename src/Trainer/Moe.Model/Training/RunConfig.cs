@@ -11,11 +11,19 @@ public sealed record RunConfig
 {
     [JsonPropertyName("_comment")] public string? Comment { get; init; }
     public string Name { get; init; } = "run";
+    /// <summary>What the run trains; post-training kinds (SFT, distillation, GRPO) join this list in part 6.</summary>
+    public RunKind Kind { get; init; } = RunKind.Pretrain;
     public ModelConfig Model { get; init; } = new();
     /// <summary>Hugging Face tokenizer.json the datasets were prepared with.</summary>
     public string Tokenizer { get; init; } = "";
     public DataConfig Data { get; init; } = new();
     public TrainingConfig Training { get; init; } = new();
+}
+
+public enum RunKind
+{
+    /// <summary>Next-token prediction on the data mixture.</summary>
+    Pretrain,
 }
 
 public sealed record DataConfig

@@ -109,7 +109,7 @@ public sealed class TrainingRun : IDisposable
         var size = ModelSize.Of(config.Model);
         metrics.Write(new JsonObject
         {
-            ["type"] = "start", ["step"] = Step, ["run"] = config.Name, ["device"] = device.ToString(), ["dtype"] = ComputeDtype.ToString(),
+            ["type"] = "start", ["step"] = Step, ["run"] = config.Name, ["kind"] = JsonNamingPolicy.SnakeCaseLower.ConvertName(config.Kind.ToString()), ["device"] = device.ToString(), ["dtype"] = ComputeDtype.ToString(),
             ["total_steps"] = t.Steps, ["tokens_per_step"] = t.TokensPerStep, ["params_total"] = size.Total, ["params_active"] = size.ActivePerToken,
             ["resumed_from"] = ResumedFrom?.Directory, ["time"] = DateTimeOffset.UtcNow.ToString("O"),
         });
