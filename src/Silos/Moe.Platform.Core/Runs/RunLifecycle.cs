@@ -1,0 +1,96 @@
+using System.Collections.Immutable;
+
+namespace Moe.Platform.Runs;
+
+/// <summary>
+/// One run's status with its retry accounting and history. Every change goes through
+/// <see cref="RunStateMachine"/>, so an illegal move throws <see cref="IllegalTransitionException"/> and changes
+/// nothing. Not thread-safe: its owner (a grain) applies one change at a time.
+/// </summary>
+public sealed class RunLifecycle
+{
+    private readonly TimeProvider _time;
+    private readonly List<RunTransition> _history;
+
+    /// <summary>A new run, <see cref="RunStatus.Queued"/>, on its first attempt.</summary>
+    /// <param name="maxRetries">How many times a lost process may be retried before the run fails (0: never).</param>
+    public RunLifecycle(int maxRetries, TimeProvider time)
+        : this(new RunLifecycleState(RunStatus.Queued, 1, maxRetries, []), time)
+    {
+    }
+
+    private RunLifecycle(RunLifecycleState state, TimeProvider time)
+    {
+        if (state.MaxRetries < 0)
+            throw new PlatformException("max_retries", $"must be 0 or more, got {state.MaxRetries}");
+        if (state.Attempt < 1 || state.Attempt - 1 > state.MaxRetries)
+            throw new PlatformException("attempt",
+                $"must be between 1 and {state.MaxRetries + 1} (max_retries + 1), got {state.Attempt}");
+        var history = state.History.IsDefault ? [] : state.History;
+        if (history.Length > 0 && history[^1].To != state.Status)
+            throw new PlatformException("history", $"ends in {history[^1].To} but the status is {state.Status}");
+        _time = time;
+        Status = state.Status;
+        Attempt = state.Attempt;
+        MaxRetries = state.MaxRetries;
+        _history = [.. history];
+    }
+
+    /// <summary>Rebuilds a lifecycle from what <see cref="Snapshot"/> saved.</summary>
+    public static RunLifecycle Restore(RunLifecycleState state, TimeProvider time) => new(state, time);
+
+    public RunStatus Status { get; private set; }
+
+    /// <summary>1 for the first attempt; each move to <see cref="RunStatus.Retrying"/> adds one.</summary>
+    public int Attempt { get; private set; }
+
+    public int MaxRetries { get; }
+
+    /// <summary>Retries still allowed: a lost process with none left fails the run.</summary>
+    public int RetriesLeft => MaxRetries - (Attempt - 1);
+
+    public bool IsTerminal => Status.IsTerminal();
+
+    /// <summary>Every transition so far, oldest first.</summary>
+    public IReadOnlyList<RunTransition> History => _history;
+
+    public RunLifecycleState Snapshot() => new(Status, Attempt, MaxRetries, [.. _history]);
+
+    /// <summary>
+    /// Moves to <paramref name="to"/> and records why. A move to <see cref="RunStatus.Retrying"/> uses one retry and
+    /// is refused when none is left (use <see cref="ProcessLost"/> to get Failed instead).
+    /// </summary>
+    public RunTransition Apply(RunStatus to, string reason)
+    {
+        if (string.IsNullOrWhiteSpace(reason))
+            throw new PlatformException("reason", "a transition needs a reason");
+        RunStateMachine.EnsureAllowed(Status, to);
+        if (to == RunStatus.Retrying && RetriesLeft <= 0)
+            throw new IllegalTransitionException(Status, to,
+                $"all {MaxRetries} retries are used (attempt {Attempt}); the run must fail instead");
+
+        var transition = new RunTransition(Status, to, _time.GetUtcNow(), reason);
+        _history.Add(transition);
+        Status = to;
+        if (to == RunStatus.Retrying) Attempt++;
+        return transition;
+    }
+
+    /// <summary>
+    /// The running process died or its worker was lost: <see cref="RunStatus.Retrying"/> while a retry is left,
+    /// otherwise <see cref="RunStatus.Failed"/> (the reason then says the retries ran out).
+    /// </summary>
+    public RunTransition ProcessLost(string reason) =>
+        RetriesLeft > 0 || Status != RunStatus.Running
+            ? Apply(RunStatus.Retrying, reason) // from a non-Running status this throws with the usual message
+            : Apply(RunStatus.Failed, $"{reason} (no retries left after {Attempt} attempts)");
+
+    /// <summary>A non-retryable error (bad config, a crash that will repeat): straight to Failed.</summary>
+    public RunTransition Fail(string reason) => Apply(RunStatus.Failed, reason);
+
+    /// <summary>
+    /// Cancel requested. Allowed from every non-terminal status; from Running the caller stops the process
+    /// gracefully first and applies this once it has stopped.
+    /// </summary>
+    public RunTransition Cancel(string reason) => Apply(RunStatus.Cancelled, reason);
+}

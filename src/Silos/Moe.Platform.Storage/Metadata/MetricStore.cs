@@ -1,0 +1,158 @@
+using System.Data.Common;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using static Moe.Platform.Storage.Metadata.MetricTables;
+
+namespace Moe.Platform.Storage.Metadata;
+
+/// <summary>
+/// Metric curves of runs: idempotent bulk ingestion (a resumed run re-sends steps; the newest value of a
+/// (run, name, step) wins, never a duplicate) and server-side downsampling into min/max/last buckets, so a chart's cost
+/// follows the points it asks for, not the points stored.
+/// </summary>
+public sealed class MetricStore(PlatformDb db)
+{
+    public const int MaxNameLength = 200;
+
+    /// <summary>Upserts a batch in one transaction (all or nothing); returns the number of distinct (name, step) points written.</summary>
+    public async Task<int> AppendAsync(Guid runId, IEnumerable<MetricPoint> points, CancellationToken cancellationToken = default)
+    {
+        // Last value wins within a batch too (PostgreSQL's ON CONFLICT may not touch one row twice in one statement).
+        var latest = new Dictionary<(string Name, long Step), double>();
+        foreach (var point in points)
+        {
+            if (string.IsNullOrEmpty(point.Name) || point.Name.Length > MaxNameLength)
+                throw new PlatformException("metric.name", $"must be 1 to {MaxNameLength} characters, got '{point.Name}'");
+            latest[(point.Name, point.Step)] = point.Value;
+        }
+        if (latest.Count == 0) return 0;
+
+        // Joins the caller's transaction when there is one (e.g. to move the run's last step atomically with its metrics).
+        await using var owned = db.Database.CurrentTransaction == null ? await db.Database.BeginTransactionAsync(cancellationToken) : null;
+        var seriesIds = await EnsureSeriesAsync(runId, latest.Keys.Select(k => k.Name).Distinct().ToList(), cancellationToken);
+        var rows = latest.Select(p => new MetricUpsert.Row(seriesIds[p.Key.Name], p.Key.Step, double.IsNaN(p.Value) ? null : p.Value)).ToList();
+        var connection = db.Database.GetDbConnection();
+        var dbTransaction = db.Database.CurrentTransaction!.GetDbTransaction();
+        if (db.IsPostgres) await MetricUpsert.PostgresAsync(connection, dbTransaction, rows, DateTime.UtcNow, cancellationToken);
+        else await MetricUpsert.SqliteAsync(connection, dbTransaction, rows, DateTime.UtcNow, cancellationToken);
+        if (owned != null) await owned.CommitAsync(cancellationToken);
+        return rows.Count;
+    }
+
+    /// <summary>The metric names a run has recorded, sorted.</summary>
+    public Task<List<string>> ListNamesAsync(Guid runId, CancellationToken cancellationToken = default) =>
+        db.MetricSeries.AsNoTracking().Where(s => s.RunId == runId).Select(s => s.Name).OrderBy(n => n).ToListAsync(cancellationToken);
+
+    /// <summary>
+    /// The curve of one metric between two steps (inclusive; null = unbounded): the raw points when there are at most
+    /// <paramref name="maxPoints"/>, else at most that many buckets of equal step width over the points' step span.
+    /// </summary>
+    public async Task<MetricCurve> QueryAsync(Guid runId, string name, long? fromStep, long? toStep, int maxPoints,
+        CancellationToken cancellationToken = default)
+    {
+        if (maxPoints < 1) throw new PlatformException("max_points", $"must be at least 1, got {maxPoints}");
+        long? seriesId = await db.MetricSeries.AsNoTracking().Where(s => s.RunId == runId && s.Name == name)
+            .Select(s => (long?)s.Id).FirstOrDefaultAsync(cancellationToken);
+        if (seriesId is null) return new MetricCurve(name, false, []);
+
+        long from = fromStep ?? long.MinValue, to = toStep ?? long.MaxValue;
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            // Reads at most maxPoints + 1 rows: enough to tell whether downsampling is needed.
+            var raw = await ReadRawAsync(seriesId.Value, from, to, maxPoints + 1, cancellationToken);
+            if (raw.Count <= maxPoints) return new MetricCurve(name, false, raw);
+            long first = raw[0].FirstStep;
+            long last = await MaxStepAsync(seriesId.Value, from, to, cancellationToken);
+            var buckets = await ReadBucketsAsync(seriesId.Value, first, last, maxPoints, cancellationToken);
+            return new MetricCurve(name, true, buckets);
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+
+    async Task<Dictionary<string, long>> EnsureSeriesAsync(Guid runId, List<string> names, CancellationToken cancellationToken)
+    {
+        var ids = await SeriesIdsAsync(runId, names, cancellationToken);
+        var missing = names.Where(n => !ids.ContainsKey(n)).ToList();
+        if (missing.Count == 0) return ids;
+        // ON CONFLICT: another writer may add the same series concurrently; both then read the one row.
+        foreach (string name in missing)
+            await db.Database.ExecuteSqlAsync(
+                $"INSERT INTO metric_series (run_id, name) VALUES ({runId}, {name}) ON CONFLICT (run_id, name) DO NOTHING",
+                cancellationToken);
+        return await SeriesIdsAsync(runId, names, cancellationToken);
+    }
+
+    Task<Dictionary<string, long>> SeriesIdsAsync(Guid runId, List<string> names, CancellationToken cancellationToken) =>
+        db.MetricSeries.AsNoTracking().Where(s => s.RunId == runId && names.Contains(s.Name))
+            .ToDictionaryAsync(s => s.Name, s => s.Id, cancellationToken);
+
+    async Task<List<MetricBucket>> ReadRawAsync(long seriesId, long from, long to, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = Command(
+            $"SELECT {Step}, {Value} FROM {Samples} WHERE {SeriesId} = @series AND {Step} >= @from AND {Step} <= @to ORDER BY {Step} LIMIT @limit",
+            ("@series", seriesId), ("@from", from), ("@to", to), ("@limit", (long)limit));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var points = new List<MetricBucket>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            long step = reader.GetInt64(0);
+            double value = ReadValue(reader, 1);
+            points.Add(new MetricBucket(step, step, value, value, value, 1));
+        }
+        return points;
+    }
+
+    async Task<long> MaxStepAsync(long seriesId, long from, long to, CancellationToken cancellationToken)
+    {
+        await using var command = Command(
+            $"SELECT MAX({Step}) FROM {Samples} WHERE {SeriesId} = @series AND {Step} >= @from AND {Step} <= @to",
+            ("@series", seriesId), ("@from", from), ("@to", to));
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken));
+    }
+
+    /// <summary>
+    /// Bucket b holds steps with (step - first) * maxPoints / span = b (integer division), so at most maxPoints buckets
+    /// of equal width; per bucket min, max, count and its last step, joined back (one index lookup) for the last value.
+    /// </summary>
+    async Task<List<MetricBucket>> ReadBucketsAsync(long seriesId, long first, long last, int maxPoints, CancellationToken cancellationToken)
+    {
+        await using var command = Command(
+            $"""
+            SELECT g.first_step, g.last_step, g.min_value, g.max_value, s.{Value}, g.n
+            FROM (SELECT ({Step} - @first) * @buckets / @span AS bucket, MIN({Step}) AS first_step, MAX({Step}) AS last_step,
+                         MIN({Value}) AS min_value, MAX({Value}) AS max_value, COUNT(*) AS n
+                  FROM {Samples} WHERE {SeriesId} = @series AND {Step} >= @first AND {Step} <= @last
+                  GROUP BY 1) g
+            JOIN {Samples} s ON s.{SeriesId} = @series AND s.{Step} = g.last_step
+            ORDER BY g.bucket
+            """,
+            ("@series", seriesId), ("@first", first), ("@last", last), ("@buckets", (long)maxPoints), ("@span", last - first + 1));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var buckets = new List<MetricBucket>(maxPoints);
+        while (await reader.ReadAsync(cancellationToken))
+            buckets.Add(new MetricBucket(reader.GetInt64(0), reader.GetInt64(1), ReadValue(reader, 2), ReadValue(reader, 3),
+                ReadValue(reader, 4), (int)reader.GetInt64(5)));
+        return buckets;
+    }
+
+    static double ReadValue(DbDataReader reader, int column) => reader.IsDBNull(column) ? double.NaN : reader.GetDouble(column);
+
+    DbCommand Command(string sql, params (string Name, long Value)[] parameters)
+    {
+        var command = db.Database.GetDbConnection().CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = db.Database.CurrentTransaction?.GetDbTransaction();
+        foreach (var (parameterName, value) in parameters)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = parameterName;
+            parameter.Value = value;
+            command.Parameters.Add(parameter);
+        }
+        return command;
+    }
+}

@@ -1,0 +1,121 @@
+using Moe.Platform.Storage.Metadata;
+
+namespace Moe.Platform.Tests.Metadata;
+
+/// <summary>Ingestion and downsampled queries of metric curves, run against each provider by the derived classes.</summary>
+public abstract class MetricStoreTests
+{
+    static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    protected abstract Task<TestDatabase> CreateDatabaseAsync();
+
+    /// <summary>A migrated database with one run, and a context on it.</summary>
+    async Task<(TestDatabase Database, PlatformDb Db, Guid RunId)> RunAsync()
+    {
+        var database = await CreateDatabaseAsync();
+        var db = await database.MigratedContextAsync(Ct);
+        var run = new Run { Name = "r", Status = "Running" };
+        db.Experiments.Add(new Experiment { Name = "e", Runs = [run] });
+        await db.SaveChangesAsync(Ct);
+        return (database, db, run.Id);
+    }
+
+    static IEnumerable<MetricPoint> Points(int first, int last, params string[] names) =>
+        Enumerable.Range(first, last - first + 1).SelectMany(step => names.Select(name => new MetricPoint(step, name, step * 0.5)));
+
+    [Fact]
+    public async Task Resent_steps_are_overwritten_not_duplicated()
+    {
+        var (database, db, runId) = await RunAsync();
+        await using var _ = database;
+        await using var __ = db;
+        var store = new MetricStore(db);
+
+        Assert.Equal(200, await store.AppendAsync(runId, Points(1, 100, "loss", "lr"), Ct));
+        // A resumed run re-sends 50..100 (with new values) and goes on to 150.
+        await store.AppendAsync(runId, Points(50, 150, "loss", "lr").Select(p => p with { Value = p.Value + 1 }), Ct);
+
+        Assert.Equal(["loss", "lr"], await store.ListNamesAsync(runId, Ct));
+        foreach (string name in new[] { "loss", "lr" })
+        {
+            var curve = await store.QueryAsync(runId, name, null, null, 1000, Ct);
+            Assert.False(curve.Downsampled);
+            Assert.Equal(Enumerable.Range(1, 150).Select(s => (long)s), curve.Buckets.Select(b => b.FirstStep));
+            Assert.Equal(49 * 0.5, curve.Buckets[48].Last);
+            Assert.Equal(50 * 0.5 + 1, curve.Buckets[49].Last);
+        }
+    }
+
+    [Fact]
+    public async Task Duplicates_within_one_batch_keep_the_last_value_and_nan_reads_back_as_nan()
+    {
+        var (database, db, runId) = await RunAsync();
+        await using var _ = database;
+        await using var __ = db;
+        var store = new MetricStore(db);
+
+        await store.AppendAsync(runId, [new(1, "loss", 1), new(1, "loss", 2), new(2, "loss", double.NaN), new(3, "loss", 3)], Ct);
+
+        var curve = await store.QueryAsync(runId, "loss", null, null, 10, Ct);
+        Assert.Equal([2.0, double.NaN, 3.0], curve.Buckets.Select(b => b.Last));
+        var bucket = Assert.Single((await store.QueryAsync(runId, "loss", null, null, 1, Ct)).Buckets);
+        Assert.Equal((1L, 3L, 2.0, 3.0, 3.0, 3), (bucket.FirstStep, bucket.LastStep, bucket.Min, bucket.Max, bucket.Last, bucket.Count));
+    }
+
+    [Fact]
+    public async Task A_long_curve_is_downsampled_on_the_server_keeping_spikes_and_ends()
+    {
+        var (database, db, runId) = await RunAsync();
+        await using var _ = database;
+        await using var __ = db;
+        var store = new MetricStore(db);
+        const int steps = 100_000;
+        var spikes = new Dictionary<long, double> { [777] = 50, [31_337] = -40, [64_001] = 99, [99_999] = 75 };
+        double ValueAt(long step) => spikes.TryGetValue(step, out double spike) ? spike : Math.Sin(step / 1000.0);
+        await store.AppendAsync(runId, Enumerable.Range(1, steps).Select(s => new MetricPoint(s, "loss", ValueAt(s))), Ct);
+
+        var curve = await store.QueryAsync(runId, "loss", null, null, 1000, Ct);
+
+        Assert.True(curve.Downsampled);
+        Assert.InRange(curve.Buckets.Count, 900, 1000);
+        Assert.Equal(1, curve.Buckets[0].FirstStep);
+        Assert.Equal(steps, curve.Buckets[^1].LastStep);
+        Assert.Equal(steps, curve.Buckets.Sum(b => b.Count));
+        foreach (var (step, value) in spikes)
+        {
+            var bucket = Assert.Single(curve.Buckets, b => b.FirstStep <= step && step <= b.LastStep);
+            Assert.Equal(value, value > 0 ? bucket.Max : bucket.Min);
+        }
+        foreach (var bucket in curve.Buckets)
+        {
+            Assert.Equal(ValueAt(bucket.LastStep), bucket.Last);
+            Assert.True(bucket.Min <= bucket.Last && bucket.Last <= bucket.Max);
+        }
+        Assert.True(curve.Buckets.Zip(curve.Buckets.Skip(1)).All(p => p.First.LastStep < p.Second.FirstStep));
+
+        // A step range: buckets cover exactly the range's points.
+        var zoom = await store.QueryAsync(runId, "loss", 30_000, 40_000, 100, Ct);
+        Assert.True(zoom.Downsampled);
+        Assert.InRange(zoom.Buckets.Count, 90, 100);
+        Assert.Equal((30_000L, 40_000L), (zoom.Buckets[0].FirstStep, zoom.Buckets[^1].LastStep));
+        Assert.Equal(-40, zoom.Buckets.Min(b => b.Min));
+    }
+
+    [Fact]
+    public async Task A_range_with_fewer_points_than_asked_is_returned_raw()
+    {
+        var (database, db, runId) = await RunAsync();
+        await using var _ = database;
+        await using var __ = db;
+        var store = new MetricStore(db);
+        await store.AppendAsync(runId, Points(1, 5000, "loss"), Ct);
+
+        var curve = await store.QueryAsync(runId, "loss", 101, 600, 500, Ct);
+
+        Assert.False(curve.Downsampled);
+        Assert.Equal(Enumerable.Range(101, 500).Select(s => (long)s), curve.Buckets.Select(b => b.FirstStep));
+        Assert.All(curve.Buckets, b => Assert.Equal((b.FirstStep, b.FirstStep * 0.5, 1), (b.LastStep, b.Last, b.Count)));
+        Assert.Empty((await store.QueryAsync(runId, "missing", null, null, 10, Ct)).Buckets);
+        Assert.Empty((await store.QueryAsync(runId, "loss", 6000, null, 10, Ct)).Buckets);
+    }
+}
