@@ -8,6 +8,7 @@ public class RunStateMachineTests
     private static readonly HashSet<(RunStatus, RunStatus)> Legal =
     [
         (RunStatus.Queued, RunStatus.Scheduled),
+        (RunStatus.Queued, RunStatus.Failed),
         (RunStatus.Queued, RunStatus.Cancelled),
         (RunStatus.Scheduled, RunStatus.Running),
         (RunStatus.Scheduled, RunStatus.Queued),
@@ -36,11 +37,11 @@ public class RunStateMachineTests
     }
 
     [Fact]
-    public void The_matrix_has_14_legal_and_50_illegal_moves()
+    public void The_matrix_has_15_legal_and_49_illegal_moves()
     {
         Assert.Equal(8, Enum.GetValues<RunStatus>().Length);
-        Assert.Equal(14, LegalPairs().Count);
-        Assert.Equal(50, IllegalPairs().Count);
+        Assert.Equal(15, LegalPairs().Count);
+        Assert.Equal(49, IllegalPairs().Count);
     }
 
     [Theory]

@@ -13,7 +13,7 @@ public static class RunStateMachine
     private static readonly FrozenDictionary<RunStatus, ImmutableArray<RunStatus>> Edges =
         new Dictionary<RunStatus, ImmutableArray<RunStatus>>
         {
-            [RunStatus.Queued] = [RunStatus.Scheduled /* placed on a worker */, RunStatus.Cancelled],
+            [RunStatus.Queued] = [RunStatus.Scheduled /* placed on a worker */, RunStatus.Failed /* can never run, e.g. unschedulable */, RunStatus.Cancelled],
             [RunStatus.Scheduled] =
             [
                 RunStatus.Running /* process started */, RunStatus.Queued /* placement lost */, RunStatus.Cancelled,

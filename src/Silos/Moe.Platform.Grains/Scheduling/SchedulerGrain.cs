@@ -1,0 +1,113 @@
+using Microsoft.Extensions.Logging;
+using Moe.Platform.Runs;
+using Moe.Platform.Scheduling;
+
+namespace Moe.Platform.Grains.Scheduling;
+
+/// <summary>
+/// The singleton scheduler: books in a <see cref="SchedulerBook"/>, plans with <see cref="Scheduler.Plan"/>, and tells
+/// the run grains. It books first and saves, then calls the runs; a run that refuses (it ended meanwhile) is released
+/// from the books and logged, and the rest of the plan still applies.
+/// </summary>
+public sealed class SchedulerGrain(
+    [PersistentState("scheduler", PlatformStorage.Name)] IPersistentState<SchedulerState> state,
+    TimeProvider time, ILogger<SchedulerGrain> logger)
+    : Grain, ISchedulerGrain
+{
+    private Task _lastSave = Task.CompletedTask;
+
+    private SchedulerBook Book => new(state.State);
+
+    public Task EnqueueAsync(QueuedJob job)
+    {
+        Book.Enqueue(job);
+        return SaveAsync();
+    }
+
+    public Task RegisterWorkerAsync(WorkerCapacity capacity)
+    {
+        Book.RegisterWorker(capacity);
+        return SaveAsync();
+    }
+
+    public async Task WorkerGoneAsync(string workerId)
+    {
+        var lost = Book.RemoveWorker(workerId);
+        await SaveAsync();
+        foreach (var job in lost)
+        {
+            // The run goes back to the queue (it enqueues itself) or fails when it has no retries left.
+            await TellRunAsync(job.RunId, run => run.ReportProcessLostAsync($"worker {workerId} is gone"));
+        }
+    }
+
+    public Task ReportStartedAsync(string runId)
+    {
+        Book.MarkStarted(runId, time.GetUtcNow());
+        return SaveAsync();
+    }
+
+    public Task ReportFinishedAsync(string runId)
+    {
+        Book.Release(runId);
+        return SaveAsync();
+    }
+
+    public async Task<SchedulingPlan> ScheduleAsync()
+    {
+        var book = Book;
+        var plan = book.Plan();
+        if (plan.Decisions.IsEmpty) return plan;
+        book.Book(plan, time.GetUtcNow());
+        await SaveAsync();
+
+        foreach (var decision in plan.Decisions)
+        {
+            await TellRunAsync(decision.RunId, decision switch
+            {
+                Place place => run => run.MarkScheduledAsync(place.WorkerId),
+                Preempt preempt => run => run.PreemptAsync($"preempted on {preempt.WorkerId} for run {preempt.ForRunId}"),
+                // A run no worker could ever hold fails at once, the reason in its history, instead of waiting forever.
+                Unschedulable unschedulable => run => run.MarkFailedAsync($"unschedulable: {unschedulable.Reason}"),
+                _ => throw new InvalidOperationException($"unknown scheduling decision {decision}"),
+            });
+        }
+        return plan;
+    }
+
+    public Task<SchedulerSnapshot> GetAsync() => Task.FromResult(Book.Snapshot());
+
+    private async Task TellRunAsync(string runId, Func<IRunGrain, Task<RunSnapshot>> call)
+    {
+        try
+        {
+            await call(GrainFactory.GetRun(runId));
+        }
+        catch (PlatformException refused)
+        {
+            // The run moved on (cancelled, ended, or never created): it holds nothing the books should keep.
+            logger.LogWarning("Run {RunId} refused the scheduler's change: {Problem}", runId, refused.Message);
+            Book.Release(runId);
+            await SaveAsync();
+        }
+    }
+
+    /// <summary>
+    /// Enqueue and the reports interleave with longer calls, so two saves could overlap; chaining them keeps one
+    /// write at a time (each carries everything booked so far), which the storage's ETag check requires.
+    /// </summary>
+    private Task SaveAsync() => _lastSave = WriteAfterAsync(_lastSave);
+
+    private async Task WriteAfterAsync(Task previous)
+    {
+        try
+        {
+            await previous;
+        }
+        catch (Exception)
+        {
+            // Its own caller has seen that failure; this write carries the same state again.
+        }
+        await state.WriteStateAsync();
+    }
+}
