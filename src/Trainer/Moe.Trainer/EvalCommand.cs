@@ -22,8 +22,7 @@ public static class EvalCommand
 
         var checkpoint = CheckpointStore.Resolve(checkpointPath);
         var config = checkpoint.State.Config;
-        dataDir ??= config.Data.Datasets.FirstOrDefault(d => d.Name == (config.Data.Validation ?? config.Data.Datasets[0].Name))?.Path
-            ?? throw new UsageException("--data is required: the checkpoint names no validation dataset");
+        dataDir ??= config.Data.ValidationDataset.Path;
         if (!File.Exists(Path.Combine(dataDir, DatasetManifest.FileName))) throw new UsageException($"--data: '{dataDir}' is not a prepared dataset (no {DatasetManifest.FileName})");
         var manifest = TokenDataset.Verify(dataDir);
         if (manifest.VocabularyHash != checkpoint.State.TokenizerHash)

@@ -11,18 +11,15 @@ public static class TrainCommand
     public static int Run(CommandArgs args)
     {
         var configPath = args.Require("config");
-        var config = RunConfigLoader.LoadFile(configPath, args.Overrides);
-        var output = args.Get("out") ?? Path.Combine("runs", config.Name);
-        var deviceText = args.Get("device");
+        var outOption = args.Get("out");
+        // --device is shorthand for the training.device override, validated with the rest of the config.
+        if (args.Get("device") is { } deviceText) args.Overrides.Add($"training.device={deviceText}");
         var libtorch = args.Get("libtorch");
         var json = args.Flag("json");
         int? stopAfter = args.Get("stop-after") is null ? null : args.Int("stop-after", 0, min: 0);
         args.RejectUnknown();
-        if (deviceText is not null)
-        {
-            config = config with { Training = config.Training with { Device = deviceText } };
-            RunConfigLoader.ThrowIfInvalid(config);
-        }
+        var config = RunConfigLoader.LoadFile(configPath, args.Overrides);
+        var output = outOption ?? Path.Combine("runs", config.Name);
 
         var device = TorchBackend.Initialize(config.Training.Device, libtorch);
         var display = TrainingDisplay.For(json);

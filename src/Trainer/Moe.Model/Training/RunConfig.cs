@@ -37,6 +37,11 @@ public sealed record DataConfig
     public IReadOnlyList<MixturePhaseConfig>? Mixture { get; init; }
     /// <summary>Dataset whose validation split gives the validation loss; the first dataset when omitted.</summary>
     public string? Validation { get; init; }
+
+    /// <summary>The dataset <see cref="Validation"/> names (the first one when it names none).</summary>
+    [JsonIgnore]
+    public DatasetRef ValidationDataset => Datasets.FirstOrDefault(d => d.Name == (Validation ?? Datasets[0].Name))
+        ?? throw new ConfigException("data.validation", $"unknown dataset '{Validation}'");
 }
 
 public sealed record DatasetRef(string Name, string Path);

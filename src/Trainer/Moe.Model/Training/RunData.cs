@@ -46,12 +46,11 @@ public sealed class RunData
         var phases = config.Data.Mixture?.Select(p => new MixturePhase(p.Until, p.Weights)).ToList()
             ?? [MixturePhase.Constant(manifests.ToDictionary(m => m.Key, m => (double)m.Value.Train.Tokens, StringComparer.Ordinal))];
 
-        var validationName = config.Data.Validation ?? config.Data.Datasets[0].Name;
-        var validationIndex = config.Data.Datasets.ToList().FindIndex(d => d.Name == validationName);
-        var windows = Data.ValidationWindows.Select(TokenDataset.ReadTokens(config.Data.Datasets[validationIndex].Path, DatasetSplit.Validation), seq, config.Training.EvalWindows);
+        var validation = config.Data.ValidationDataset;
+        var windows = Data.ValidationWindows.Select(TokenDataset.ReadTokens(validation.Path, DatasetSplit.Validation), seq, config.Training.EvalWindows);
         if (windows.GetLength(0) == 0)
             throw new ConfigException(config.Data.Validation is null ? "data.datasets[0]" : "data.validation",
-                $"dataset '{validationName}' has no validation split of at least {seq + 1} tokens; prepare it with a validation fraction");
+                $"dataset '{validation.Name}' has no validation split of at least {seq + 1} tokens; prepare it with a validation fraction");
         return new RunData { TokenizerHash = tokenizerHash, Train = train, Phases = phases, ValidationWindows = windows, Manifests = manifests };
     }
 
