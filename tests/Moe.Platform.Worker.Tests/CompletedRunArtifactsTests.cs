@@ -1,3 +1,4 @@
+using Moe.Platform.Metrics;
 using System.Security.Cryptography;
 using Moe.Platform.Storage.Artifacts;
 using Moe.Platform.Storage.Metadata;

@@ -1,3 +1,4 @@
+using Moe.Platform.Metrics;
 using System.Text.Json.Nodes;
 using Moe.Platform.Storage.Metadata;
 using Moe.Platform.Worker.Events;

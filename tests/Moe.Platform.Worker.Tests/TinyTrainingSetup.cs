@@ -41,25 +41,31 @@ public sealed class TinyTrainingSetup : IAsyncLifetime
     public async Task<TrainerCommand> CommandAsync(string name, int steps, int checkpointEvery, int evalEvery = 10, int keepLast = 2,
         params string[] extraArguments)
     {
-        var spec = new JsonObject
-        {
-            ["name"] = name,
-            ["model"] = JsonNode.Parse("""
-                { "vocab_size": 320, "d_model": 32, "n_layers": 2, "n_heads": 2, "max_seq_len": 32, "ffn_hidden": 64,
-                  "moe": { "num_experts": 4, "top_k": 2, "expert_hidden": 32, "balance": { "switch_weight": 0.01 } } }
-                """),
-            ["tokenizer"] = "tok/tokenizer.json",
-            ["data"] = JsonNode.Parse("""{ "datasets": [ { "name": "corpus", "path": "ds" } ] }"""),
-            ["training"] = new JsonObject
-            {
-                ["steps"] = steps, ["batch_size"] = 4, ["seq_len"] = 16, ["lr"] = 0.01, ["min_lr"] = 0.001, ["warmup_steps"] = 2,
-                ["eval_every"] = evalEvery, ["eval_windows"] = 8, ["checkpoint_every"] = checkpointEvery, ["keep_last"] = keepLast,
-            },
-        };
+        var spec = Spec(name, steps, checkpointEvery, evalEvery, keepLast, "tok/tokenizer.json", "ds");
         var specPath = Path.Combine(Root, $"{name}.json");
         await RunSpecFile.WriteAsync(specPath, spec);
         return new TrainerCommand(Trainer, specPath, Path.Combine(Root, "runs", name), Device: "cpu", ExtraArguments: extraArguments);
     }
+
+    /// <summary>
+    /// The run config of a tiny MoE (d_model 32, 2 layers, 4 experts, seq 16, batch 4) on the prepared corpus; paths are
+    /// used as given (relative ones resolve against the spec file).
+    /// </summary>
+    public static JsonObject Spec(string name, int steps, int checkpointEvery, int evalEvery, int keepLast, string tokenizer, string dataset) => new()
+    {
+        ["name"] = name,
+        ["model"] = JsonNode.Parse("""
+            { "vocab_size": 320, "d_model": 32, "n_layers": 2, "n_heads": 2, "max_seq_len": 32, "ffn_hidden": 64,
+              "moe": { "num_experts": 4, "top_k": 2, "expert_hidden": 32, "balance": { "switch_weight": 0.01 } } }
+            """),
+        ["tokenizer"] = tokenizer,
+        ["data"] = new JsonObject { ["datasets"] = new JsonArray(new JsonObject { ["name"] = "corpus", ["path"] = dataset }) },
+        ["training"] = new JsonObject
+        {
+            ["steps"] = steps, ["batch_size"] = 4, ["seq_len"] = 16, ["lr"] = 0.01, ["min_lr"] = 0.001, ["warmup_steps"] = 2,
+            ["eval_every"] = evalEvery, ["eval_windows"] = 8, ["checkpoint_every"] = checkpointEvery, ["keep_last"] = keepLast,
+        },
+    };
 
     public ValueTask DisposeAsync()
     {

@@ -15,6 +15,7 @@ try
         ["tokenizer", .. var rest] => TokenizerCommand.Run(rest),
         ["data", .. var rest] => DataCommand.Run(rest),
         ["info", .. var rest] => InfoCommand.Run(CommandArgs.Parse(rest)),
+        ["devices", .. var rest] => DevicesCommand.Run(CommandArgs.Parse(rest)),
         [] or ["help" or "--help" or "-h"] => Usage(0),
         _ => Usage(2, $"unknown command '{args[0]}'"),
     };
@@ -68,6 +69,9 @@ static int Usage(int code, string? problem = null)
           info   --config <file.json> [--device cpu|cuda|cuda:N] [--libtorch <dir>] [--batch B] [--seq T] [--steps N]
                  Build the model, print total and active-per-token parameters, FLOPs per token,
                  and time forward+backward steps on random tokens.
+
+          devices [--json] [--libtorch <dir>]
+                 The CUDA devices TorchSharp can use (names and memory from nvidia-smi) and the CPU cores.
 
         Trailing field.path=value arguments override the configuration, e.g. moe.top_k=4.
         """);

@@ -49,7 +49,7 @@ public sealed class GrainStateJsonTests
         var state = new SchedulerState
         {
             // The scheduler stores arrays non-default (JSON cannot write a default ImmutableArray).
-            Queue = { ["r1"] = job }, Workers = { ["w1"] = Worker("w1", gpus: 2) with { Tags = ["train"] } },
+            Queue = { ["r1"] = job }, Workers = { ["w1"] = Capacity("w1", gpus: 2) with { Tags = ["train"] } },
             Running = { ["r2"] = running },
         };
 

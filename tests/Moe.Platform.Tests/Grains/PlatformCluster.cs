@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Moe.Platform.Experiments;
 using Moe.Platform.Grains;
 using Moe.Platform.Runs;
 using Moe.Platform.Scheduling;
@@ -8,7 +10,8 @@ namespace Moe.Platform.Tests.Grains;
 /// <summary>
 /// One in-process silo with in-memory "platform" storage, shared by the tests of one class (xunit class fixture).
 /// The scheduler is a cluster singleton, so tests that schedule start from <see cref="ResetSchedulerAsync"/> and use
-/// ids of their own (<see cref="NewId"/>).
+/// ids of their own (<see cref="NewId"/>). The scheduler's own timer is off, so each test decides when it plans.
+/// Runs belong to the experiments <see cref="Experiments"/> created at start.
 /// </summary>
 public sealed class PlatformCluster : IAsyncLifetime
 {
@@ -24,15 +27,28 @@ public sealed class PlatformCluster : IAsyncLifetime
     {
         var builder = new InProcessTestClusterBuilder(initialSilosCount: 1);
         builder.Options.ConfigureFileLogging = false;
-        builder.ConfigureSilo((_, silo) => silo.AddMemoryGrainStorage(PlatformStorage.Name));
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.AddMemoryGrainStorage(PlatformStorage.Name);
+            silo.Services.AddPlatformGrainServices();
+            silo.Services.Configure<SchedulerOptions>(o => o.PassInterval = TimeSpan.Zero);
+        });
         _cluster = builder.Build();
         await _cluster.DeployAsync();
+        foreach (var experiment in Experiments)
+            await Client.GetExperiment(experiment).CreateAsync(new ExperimentSpec($"{experiment} ({Guid.NewGuid():N})"));
     }
 
     public async ValueTask DisposeAsync()
     {
         if (_cluster is not null) await _cluster.DisposeAsync();
     }
+
+    public static readonly string[] Experiments = ["exp", "exp-a", "exp-b"];
+
+    /// <summary>A config the Trainer's validation accepts (the files are never opened: these runs never train).</summary>
+    public const string ValidConfig =
+        """{"tokenizer":"/data/tokenizer.json","data":{"datasets":[{"name":"d","path":"/data/d"}]},"training":{"steps":100}}""";
 
     public IRunGrain Run(string runId) => Client.GetRun(runId);
 
@@ -42,10 +58,10 @@ public sealed class PlatformCluster : IAsyncLifetime
     public static RunSpec Spec(
         string experiment = "exp", int priority = 0, int gpus = 0, long gpuGiB = 0, int cpu = 1, int maxRetries = 2,
         params string[] tags) =>
-        new(experiment, "run", priority, new ResourceRequest(gpus, gpuGiB * GiB, cpu), """{"training":{"steps":10}}""",
+        new(experiment, "run", priority, new ResourceRequest(gpus, gpuGiB * GiB, cpu), ValidConfig,
             maxRetries, [.. tags]);
 
-    public static WorkerCapacity Worker(string id, int gpus = 0, long gpuGiB = 80, int cpu = 4) =>
+    public static WorkerCapacity Capacity(string id, int gpus = 0, long gpuGiB = 80, int cpu = 4) =>
         new(id, [.. Enumerable.Range(0, gpus).Select(i => new GpuInfo(i, "H100", gpuGiB * GiB, gpuGiB * GiB))], cpu);
 
     /// <summary>Creates and thereby enqueues a run under a fresh id; returns the id.</summary>

@@ -15,7 +15,7 @@ public sealed class SchedulerPlanningTests(PlatformCluster platform) : IClassFix
     public async Task A_higher_priority_run_is_placed_before_an_earlier_lower_one()
     {
         var worker = NewId("w");
-        await platform.Scheduler.RegisterWorkerAsync(Worker(worker, cpu: 1));
+        await platform.Scheduler.RegisterWorkerAsync(Capacity(worker, cpu: 1));
         var low = await platform.SubmitAsync("low", Spec(priority: 0));
         var high = await platform.SubmitAsync("high", Spec(priority: 5));
 
@@ -30,11 +30,11 @@ public sealed class SchedulerPlanningTests(PlatformCluster platform) : IClassFix
     [Fact]
     public async Task Within_a_priority_experiments_take_turns()
     {
-        await platform.Scheduler.RegisterWorkerAsync(Worker(NewId("w"), cpu: 3));
-        var a1 = await platform.SubmitAsync("a1", Spec(experiment: "A"));
-        var a2 = await platform.SubmitAsync("a2", Spec(experiment: "A"));
-        var a3 = await platform.SubmitAsync("a3", Spec(experiment: "A"));
-        var b1 = await platform.SubmitAsync("b1", Spec(experiment: "B"));
+        await platform.Scheduler.RegisterWorkerAsync(Capacity(NewId("w"), cpu: 3));
+        var a1 = await platform.SubmitAsync("a1", Spec(experiment: "exp-a"));
+        var a2 = await platform.SubmitAsync("a2", Spec(experiment: "exp-a"));
+        var a3 = await platform.SubmitAsync("a3", Spec(experiment: "exp-a"));
+        var b1 = await platform.SubmitAsync("b1", Spec(experiment: "exp-b"));
 
         var plan = await platform.Scheduler.ScheduleAsync();
 
@@ -49,9 +49,9 @@ public sealed class SchedulerPlanningTests(PlatformCluster platform) : IClassFix
         var big = NewId("gpu-big");
         var small = NewId("gpu-small");
         var cpuOnly = NewId("cpu");
-        await platform.Scheduler.RegisterWorkerAsync(Worker(big, gpus: 2, gpuGiB: 80, cpu: 8));
-        await platform.Scheduler.RegisterWorkerAsync(Worker(small, gpus: 1, gpuGiB: 24, cpu: 8));
-        await platform.Scheduler.RegisterWorkerAsync(Worker(cpuOnly, cpu: 8));
+        await platform.Scheduler.RegisterWorkerAsync(Capacity(big, gpus: 2, gpuGiB: 80, cpu: 8));
+        await platform.Scheduler.RegisterWorkerAsync(Capacity(small, gpus: 1, gpuGiB: 24, cpu: 8));
+        await platform.Scheduler.RegisterWorkerAsync(Capacity(cpuOnly, cpu: 8));
         // The CPU run is considered first: it must leave the GPU workers to the GPU runs.
         var cpu = await platform.SubmitAsync("cpu", Spec(cpu: 4));
         var twoLarge = await platform.SubmitAsync("two-large", Spec(gpus: 2, gpuGiB: 40, cpu: 2));
@@ -71,7 +71,7 @@ public sealed class SchedulerPlanningTests(PlatformCluster platform) : IClassFix
     [Fact]
     public async Task A_run_that_can_never_fit_is_ended_with_the_reason()
     {
-        await platform.Scheduler.RegisterWorkerAsync(Worker(NewId("w"), gpus: 2));
+        await platform.Scheduler.RegisterWorkerAsync(Capacity(NewId("w"), gpus: 2));
         var huge = await platform.SubmitAsync("huge", Spec(gpus: 4, gpuGiB: 40));
 
         var plan = await platform.Scheduler.ScheduleAsync();

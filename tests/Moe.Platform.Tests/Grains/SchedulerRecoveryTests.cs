@@ -15,7 +15,7 @@ public sealed class SchedulerRecoveryTests(PlatformCluster platform) : IClassFix
     public async Task A_preempted_run_stops_waits_in_the_queue_and_resumes_when_room_comes_back()
     {
         var worker = NewId("w");
-        await platform.Scheduler.RegisterWorkerAsync(Worker(worker, cpu: 1));
+        await platform.Scheduler.RegisterWorkerAsync(Capacity(worker, cpu: 1));
         var low = await platform.SubmitAsync("low", Spec(priority: 0));
         await platform.Scheduler.ScheduleAsync();
         await platform.Run(low).MarkRunningAsync();
@@ -46,12 +46,12 @@ public sealed class SchedulerRecoveryTests(PlatformCluster platform) : IClassFix
     {
         var first = NewId("wa");
         var second = NewId("wb");
-        await platform.Scheduler.RegisterWorkerAsync(Worker(first, cpu: 2));
+        await platform.Scheduler.RegisterWorkerAsync(Capacity(first, cpu: 2));
         var started = await platform.SubmitAsync("started", Spec(maxRetries: 1));
         var notStarted = await platform.SubmitAsync("not-started", Spec(maxRetries: 1));
         await platform.Scheduler.ScheduleAsync();
         await platform.Run(started).MarkRunningAsync();
-        await platform.Scheduler.RegisterWorkerAsync(Worker(second, cpu: 2));
+        await platform.Scheduler.RegisterWorkerAsync(Capacity(second, cpu: 2));
 
         await platform.Scheduler.WorkerGoneAsync(first);
 

@@ -1,3 +1,4 @@
+using Moe.Platform.Metrics;
 using Moe.Platform.Storage.Metadata;
 
 namespace Moe.Platform.Tests.Metadata;
@@ -10,12 +11,12 @@ public abstract class MetricStoreTests
     protected abstract Task<TestDatabase> CreateDatabaseAsync();
 
     /// <summary>A migrated database with one run, and a context on it.</summary>
-    async Task<(TestDatabase Database, PlatformDb Db, Guid RunId)> RunAsync()
+    async Task<(TestDatabase Database, PlatformDb Db, string RunId)> RunAsync()
     {
         var database = await CreateDatabaseAsync();
         var db = await database.MigratedContextAsync(Ct);
-        var run = new Run { Name = "r", Status = "Running" };
-        db.Experiments.Add(new Experiment { Name = "e", Runs = [run] });
+        var run = new Run { Id = "r", ExperimentId = "e", Name = "r", Status = "Running" };
+        db.Experiments.Add(new Experiment { Id = "e", Name = "e", Runs = [run] });
         await db.SaveChangesAsync(Ct);
         return (database, db, run.Id);
     }

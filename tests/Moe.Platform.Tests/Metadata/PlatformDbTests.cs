@@ -57,7 +57,7 @@ public abstract class PlatformDbTests
         var alias = await db.ModelAliases.Include(a => a.ModelVersion).ThenInclude(m => m!.Checkpoint).SingleAsync(Ct);
         Assert.Equal(("moe-small", "production", 1, 300L), (alias.ModelName, alias.Alias, alias.ModelVersion!.Version, alias.ModelVersion.Checkpoint!.Step));
         var evaluation = await db.Evaluations.SingleAsync(Ct);
-        Assert.Equal((ids.Run, "hellaswag"), (evaluation.RunId!.Value, evaluation.Name));
+        Assert.Equal((ids.Run, "hellaswag"), (evaluation.RunId!, evaluation.Name));
         Assert.Equal(0.31, JsonNode.Parse(evaluation.ResultsJson)!["accuracy"]!.GetValue<double>());
         var grain = await db.GrainStates.SingleAsync(Ct);
         Assert.Equal(("run", "r1", "{\"a\":1}"), (grain.GrainType, grain.GrainId, grain.StateJson));
@@ -70,11 +70,11 @@ public abstract class PlatformDbTests
         await using var database = await CreateDatabaseAsync();
         await using (var db = await database.MigratedContextAsync(Ct))
         {
-            db.Experiments.Add(new Experiment { Name = "same" });
+            db.Experiments.Add(new Experiment { Id = "one", Name = "same" });
             await db.SaveChangesAsync(Ct);
         }
         await using var other = database.NewContext();
-        other.Experiments.Add(new Experiment { Name = "same" });
+        other.Experiments.Add(new Experiment { Id = "two", Name = "same" });
         await Assert.ThrowsAsync<DbUpdateException>(() => other.SaveChangesAsync(Ct));
     }
 
@@ -142,29 +142,29 @@ public abstract class PlatformDbTests
     protected const string ConfigJson = """{"model": {"moe": {"top_k": 2, "num_experts": 8}}, "training": {"steps": 300}}""";
     static readonly DateTime Started = new(2025, 3, 4, 5, 6, 7, 123, DateTimeKind.Utc);
 
-    protected record SeedIds(Guid Run, Guid Checkpoint);
+    protected record SeedIds(string Run, Guid Checkpoint);
 
     /// <summary>Migrates the database and writes one of every entity.</summary>
     protected static async Task<SeedIds> SeedAsync(TestDatabase database)
     {
         await using var db = await database.MigratedContextAsync(Ct);
-        var experiment = new Experiment { Name = "moe-sweep", Description = "top-k sweep" };
+        var experiment = new Experiment { Id = "exp-1", Name = "moe-sweep", Description = "top-k sweep" };
         var run = new Run
         {
-            Name = "top2", Status = "Running", Priority = 5, ConfigJson = ConfigJson, Attempt = 1, StartedAt = Started,
+            Id = "run-1", ExperimentId = experiment.Id, Name = "top2", Status = "Running", Priority = 5, ConfigJson = ConfigJson, Attempt = 1, StartedAt = Started,
             WorkerId = "worker-1", BestValLoss = 2.5, LastStep = 300,
-            Transitions = [new RunTransition { From = "Queued", To = "Running", Reason = "scheduled" }],
+            Transitions = [new RunTransition { RunId = "run-1", From = "Queued", To = "Running", Reason = "scheduled" }],
         };
         experiment.Runs.Add(run);
-        var checkpoint = new Checkpoint { ArtifactPrefix = "runs/top2/step-300", ManifestSha256 = new string('a', 64), Step = 300, ValLoss = 2.5 };
+        var checkpoint = new Checkpoint { RunId = run.Id, ArtifactPrefix = "runs/top2/step-300", ManifestSha256 = new string('a', 64), Step = 300, ValLoss = 2.5 };
         run.Checkpoints.Add(checkpoint);
         var model = new ModelVersion { Name = "moe-small", Version = 1, Checkpoint = checkpoint };
         db.AddRange(experiment, model,
             new ModelAlias { ModelName = "moe-small", Alias = "production", ModelVersion = model },
             new Dataset
             {
-                Name = "brown",
-                Versions = [new DatasetVersion { Version = 1, ArtifactPrefix = "datasets/brown/v1", Status = DatasetVersionStatus.Ready,
+                Id = "brown", Name = "brown",
+                Versions = [new DatasetVersion { DatasetId = "brown", Version = 1, ArtifactPrefix = "datasets/brown/v1", Status = DatasetVersionStatus.Ready,
                     ContentHash = "c0ffee", TokenCount = 1_000_000, VocabularyHash = "beef" }],
             },
             new Evaluation { RunId = run.Id, Name = "hellaswag", ResultsJson = """{"accuracy": 0.31}""" },

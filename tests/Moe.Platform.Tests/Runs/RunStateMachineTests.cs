@@ -13,6 +13,7 @@ public class RunStateMachineTests
         (RunStatus.Scheduled, RunStatus.Running),
         (RunStatus.Scheduled, RunStatus.Queued),
         (RunStatus.Scheduled, RunStatus.Cancelled),
+        (RunStatus.Scheduled, RunStatus.Failed),
         (RunStatus.Running, RunStatus.Succeeded),
         (RunStatus.Running, RunStatus.Failed),
         (RunStatus.Running, RunStatus.Retrying),
@@ -37,11 +38,11 @@ public class RunStateMachineTests
     }
 
     [Fact]
-    public void The_matrix_has_15_legal_and_49_illegal_moves()
+    public void The_matrix_has_16_legal_and_48_illegal_moves()
     {
         Assert.Equal(8, Enum.GetValues<RunStatus>().Length);
-        Assert.Equal(15, LegalPairs().Count);
-        Assert.Equal(49, IllegalPairs().Count);
+        Assert.Equal(16, LegalPairs().Count);
+        Assert.Equal(48, IllegalPairs().Count);
     }
 
     [Theory]

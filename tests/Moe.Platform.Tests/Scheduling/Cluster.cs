@@ -9,7 +9,7 @@ internal static class Cluster
     public const long GiB = 1L << 30;
     public static readonly DateTimeOffset T0 = new(2025, 3, 1, 9, 0, 0, TimeSpan.Zero);
 
-    public static WorkerCapacity Worker(string id, int gpus = 0, long gpuGiB = 80, int cpu = 16, params string[] tags) =>
+    public static WorkerCapacity Capacity(string id, int gpus = 0, long gpuGiB = 80, int cpu = 16, params string[] tags) =>
         new(id, [.. Enumerable.Range(0, gpus).Select(i => new GpuInfo(i, "H100", gpuGiB * GiB, gpuGiB * GiB))],
             cpu, [.. tags]);
 

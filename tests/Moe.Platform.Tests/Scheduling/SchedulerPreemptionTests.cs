@@ -16,10 +16,10 @@ public class SchedulerPreemptionTests
             Running("p1", "w1", priority: 1, gpus: [2], minute: 3),
             Running("p9", "w1", priority: 9, gpus: [3], minute: 0),
         ];
-        var one = Plan([Job("urgent", priority: 5, gpus: 1)], [Worker("w1", gpus: 4)], running);
+        var one = Plan([Job("urgent", priority: 5, gpus: 1)], [Capacity("w1", gpus: 4)], running);
         Assert.Equal(Decisions(new Preempt("p0-new", "urgent", "w1")), one.Decisions);
 
-        var two = Plan([Job("urgent", priority: 5, gpus: 2)], [Worker("w1", gpus: 4)], running);
+        var two = Plan([Job("urgent", priority: 5, gpus: 2)], [Capacity("w1", gpus: 4)], running);
         Assert.Equal(Decisions(new Preempt("p0-new", "urgent", "w1"), new Preempt("p0-old", "urgent", "w1")), two.Decisions);
     }
 
@@ -27,7 +27,7 @@ public class SchedulerPreemptionTests
     public void A_victim_made_redundant_by_a_larger_one_is_spared()
     {
         // Cheapest-first takes "small" (1 GPU, not enough) then "large" (2 GPUs); "large" alone suffices.
-        var plan = Plan([Job("urgent", priority: 5, gpus: 2)], [Worker("w1", gpus: 4)],
+        var plan = Plan([Job("urgent", priority: 5, gpus: 2)], [Capacity("w1", gpus: 4)],
         [
             Running("small", "w1", priority: 0, gpus: [0]),
             Running("large", "w1", priority: 1, gpus: [1, 2]),
@@ -40,7 +40,7 @@ public class SchedulerPreemptionTests
     public void The_worker_whose_victims_matter_least_is_chosen()
     {
         // w1 would stop one priority-3 run; w2 two priority-1 runs. Less important work loses.
-        var plan = Plan([Job("urgent", priority: 5, gpus: 2)], [Worker("w1", gpus: 2), Worker("w2", gpus: 2)],
+        var plan = Plan([Job("urgent", priority: 5, gpus: 2)], [Capacity("w1", gpus: 2), Capacity("w2", gpus: 2)],
         [
             Running("w1-p3", "w1", priority: 3, gpus: [0, 1]),
             Running("w2-p1a", "w2", priority: 1, gpus: [0], minute: 1),
@@ -53,7 +53,7 @@ public class SchedulerPreemptionTests
     [Fact]
     public void Equal_or_higher_priority_runs_are_never_preempted()
     {
-        var plan = Plan([Job("r", priority: 5, gpus: 1)], [Worker("w1", gpus: 2)],
+        var plan = Plan([Job("r", priority: 5, gpus: 1)], [Capacity("w1", gpus: 2)],
             [Running("same", "w1", priority: 5, gpus: [0]), Running("higher", "w1", priority: 7, gpus: [1])]);
         Assert.Empty(plan.Decisions);
     }
@@ -61,7 +61,7 @@ public class SchedulerPreemptionTests
     [Fact]
     public void Nothing_is_preempted_when_all_lower_runs_together_are_not_enough()
     {
-        var plan = Plan([Job("r", priority: 5, gpus: 2)], [Worker("w1", gpus: 2)],
+        var plan = Plan([Job("r", priority: 5, gpus: 2)], [Capacity("w1", gpus: 2)],
             [Running("low", "w1", priority: 0, gpus: [0]), Running("high", "w1", priority: 9, gpus: [1])]);
         Assert.Empty(plan.Decisions);
     }
@@ -81,7 +81,7 @@ public class SchedulerPreemptionTests
         // "urgent" needs GPU 1 (free) and GPU 0 (after "low" stops); "filler" must not take GPU 1 meanwhile.
         var plan = Plan(
             [Job("urgent", priority: 5, gpus: 2), Job("filler", priority: 3, gpus: 1)],
-            [Worker("w1", gpus: 2)],
+            [Capacity("w1", gpus: 2)],
             [Running("low", "w1", priority: 0, gpus: [0])]);
         Assert.Equal(Decisions(new Preempt("low", "urgent", "w1")), plan.Decisions);
     }
@@ -94,17 +94,17 @@ public class SchedulerPreemptionTests
             Running("stopping", "w1", priority: 0, gpus: [0], minute: 5, stopping: true),
             Running("other", "w1", priority: 0, gpus: [1], minute: 1),
         ];
-        var waits = Plan([Job("urgent", priority: 5, gpus: 1)], [Worker("w1", gpus: 2)], running);
+        var waits = Plan([Job("urgent", priority: 5, gpus: 1)], [Capacity("w1", gpus: 2)], running);
         Assert.Empty(waits.Decisions);
 
-        var needsMore = Plan([Job("urgent", priority: 5, gpus: 2)], [Worker("w1", gpus: 2)], running);
+        var needsMore = Plan([Job("urgent", priority: 5, gpus: 2)], [Capacity("w1", gpus: 2)], running);
         Assert.Equal(Decisions(new Preempt("other", "urgent", "w1")), needsMore.Decisions);
     }
 
     [Fact]
     public void Cpu_slots_are_freed_and_counted_too()
     {
-        var plan = Plan([Job("urgent", priority: 2, cpu: 6)], [Worker("w1", cpu: 8)],
+        var plan = Plan([Job("urgent", priority: 2, cpu: 6)], [Capacity("w1", cpu: 8)],
         [
             Running("a", "w1", priority: 0, cpu: 2, minute: 1),
             Running("b", "w1", priority: 0, cpu: 4, minute: 2),
@@ -117,7 +117,7 @@ public class SchedulerPreemptionTests
     [Fact]
     public void A_job_that_fits_now_is_placed_without_preempting()
     {
-        var plan = Plan([Job("urgent", priority: 5, gpus: 1)], [Worker("w1", gpus: 2)],
+        var plan = Plan([Job("urgent", priority: 5, gpus: 1)], [Capacity("w1", gpus: 2)],
             [Running("low", "w1", priority: 0, gpus: [0])]);
         Assert.Equal(Decisions(Place("urgent", "w1", [1], 1)), plan.Decisions);
     }

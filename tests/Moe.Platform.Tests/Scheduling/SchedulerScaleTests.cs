@@ -11,7 +11,7 @@ public class SchedulerScaleTests
     {
         var random = new Random(seed);
         var workers = Enumerable.Range(0, 12)
-            .Select(i => Worker($"w{i:D2}", gpus: random.Next(0, 5), gpuGiB: random.Next(2) == 0 ? 40 : 80, cpu: 16))
+            .Select(i => Capacity($"w{i:D2}", gpus: random.Next(0, 5), gpuGiB: random.Next(2) == 0 ? 40 : 80, cpu: 16))
             .ToList();
         var running = new List<RunningJob>();
         foreach (var worker in workers.Where(w => w.Gpus.Length > 0).Take(6))
@@ -43,8 +43,8 @@ public class SchedulerScaleTests
     public void A_thousand_jobs_on_fifty_workers_fill_exactly_what_fits()
     {
         // 25 GPU workers (8 x 80 GiB, 32 CPU) and 25 CPU workers (16 CPU).
-        var workers = Enumerable.Range(0, 25).Select(i => Worker($"gpu{i:D2}", gpus: 8, cpu: 32))
-            .Concat(Enumerable.Range(0, 25).Select(i => Worker($"cpu{i:D2}", cpu: 16)))
+        var workers = Enumerable.Range(0, 25).Select(i => Capacity($"gpu{i:D2}", gpus: 8, cpu: 32))
+            .Concat(Enumerable.Range(0, 25).Select(i => Capacity($"cpu{i:D2}", cpu: 16)))
             .ToList();
         // Every 10th job asks for 16 GPUs (never fits); odd ones 2 GPUs + 4 CPU at priority 1; the rest 4 CPU.
         var queue = Enumerable.Range(0, 1000).Select(i =>

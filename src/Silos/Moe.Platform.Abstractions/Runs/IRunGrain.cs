@@ -1,4 +1,6 @@
+using Moe.Platform.Metrics;
 using Orleans;
+using Orleans.Concurrency;
 
 namespace Moe.Platform.Runs;
 
@@ -14,6 +16,8 @@ public interface IRunGrain : IGrainWithStringKey
     /// <summary>Creates the run, Queued on attempt 1, and enqueues it. A second create is refused.</summary>
     Task<RunSnapshot> CreateAsync(RunSpec spec);
 
+    /// <summary>The run now. Interleaves (read-only), so a grain the run is waiting on can still ask it.</summary>
+    [AlwaysInterleave]
     Task<RunSnapshot> GetAsync();
 
     /// <summary>The scheduler placed it on <paramref name="workerId"/> (Queued -> Scheduled).</summary>
@@ -24,6 +28,13 @@ public interface IRunGrain : IGrainWithStringKey
 
     /// <summary>The worker's latest step and validation loss, while Running; the best loss is kept.</summary>
     Task<RunSnapshot> ReportProgressAsync(long step, double? valLoss);
+
+    /// <summary>
+    /// Stores a batch of the worker's metric points (idempotent by run, name and step: a resumed run re-sends steps
+    /// without duplicating them) and moves the last step (<c>loss</c>) and best validation loss (<c>val_loss</c>) on.
+    /// Accepted in any status, so a stopping process's last points are kept.
+    /// </summary>
+    Task<RunSnapshot> AppendMetricsAsync(IReadOnlyList<MetricPoint> points);
 
     /// <summary>The process exited 0 after all its steps (Running -> Succeeded).</summary>
     Task<RunSnapshot> MarkSucceededAsync();

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Orleans;
 using Orleans.Concurrency;
 
@@ -21,6 +22,15 @@ public interface ISchedulerGrain : IGrainWithIntegerKey
 
     /// <summary>Adds a worker, or updates its capacity when it registers again.</summary>
     Task RegisterWorkerAsync(WorkerCapacity capacity);
+
+    /// <summary>
+    /// A worker is alive: it is registered (or its capacity refreshed) and told what it should be running. Workers
+    /// start the runs placed on them from this answer and stop the ones it no longer lists, so the scheduler never
+    /// calls a worker. <paramref name="runningRunIds"/> is what the worker runs now (for the dashboard and logs).
+    /// A worker silent for longer than <see cref="SchedulerOptions.HeartbeatTimeout"/> is treated as gone.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<WorkerAssignment> HeartbeatAsync(WorkerCapacity capacity, ImmutableArray<string> runningRunIds);
 
     /// <summary>
     /// The worker is gone: it leaves the pool, and each run on it is reported lost to its run grain (which goes back

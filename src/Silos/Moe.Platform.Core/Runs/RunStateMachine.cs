@@ -17,6 +17,7 @@ public static class RunStateMachine
             [RunStatus.Scheduled] =
             [
                 RunStatus.Running /* process started */, RunStatus.Queued /* placement lost */, RunStatus.Cancelled,
+                RunStatus.Failed /* the worker cannot prepare it, e.g. a dataset whose hash does not match */,
             ],
             [RunStatus.Running] =
             [

@@ -1,23 +1,34 @@
+using Moe.Platform.Grains.Storage;
+using Moe.Platform.Metrics;
 using Moe.Platform.Runs;
 using Moe.Platform.Scheduling;
 
 namespace Moe.Platform.Grains.Runs;
 
 /// <summary>
-/// One run: loads its <see cref="RunRecord"/>, applies the change, saves, then tells the scheduler what it must know
-/// (after saving, so the scheduler never books a change the run could still lose).
+/// One run: loads its <see cref="RunRecord"/>, applies the change, saves (its <c>runs</c> row and history follow in
+/// the same transaction), then tells the scheduler and the experiment what they must know (after saving, so neither
+/// acts on a change the run could still lose). Workers learn of cancels and preemptions from the scheduler's answer
+/// to their next heartbeat, which no longer lists the run.
 /// </summary>
 public sealed class RunGrain(
-    [PersistentState("run", PlatformStorage.Name)] IPersistentState<RunState> state, TimeProvider time)
+    [PersistentState("run", PlatformStorage.Name)] IPersistentState<RunState> state, TimeProvider time,
+    RunMetricsSink metrics)
     : Grain, IRunGrain
 {
     private string RunId => this.GetPrimaryKeyString();
 
     public async Task<RunSnapshot> CreateAsync(RunSpec spec)
     {
+        PlatformIds.Require(RunId, "run_id");
         if (state.RecordExists) throw new PlatformException("run_id", $"run '{RunId}' already exists");
-        var run = RunRecord.Create(spec, time);
-        return await SaveAndNotifyAsync(run, SchedulerNotice.Enqueue);
+        ArgumentNullException.ThrowIfNull(spec);
+        spec.Validate();
+        var config = await RunConfigAdmission.AdmitAsync(spec.ConfigJson,
+            reference => GrainFactory.GetDataset(reference.DatasetId).ResolveForRunAsync(reference.Version));
+        var run = RunRecord.Create(spec with { ConfigJson = config }, time);
+        await GrainFactory.GetExperiment(spec.ExperimentId).AdmitRunAsync(RunId); // refuses an unknown or deleted experiment
+        return await SaveAndNotifyAsync(run, SchedulerNotice.Enqueue, previousStatus: null);
     }
 
     public Task<RunSnapshot> GetAsync() => Task.FromResult(Existing().Snapshot(RunId));
@@ -31,6 +42,15 @@ public sealed class RunGrain(
         run.Progress(step, valLoss);
         return SchedulerNotice.None;
     });
+
+    public async Task<RunSnapshot> AppendMetricsAsync(IReadOnlyList<MetricPoint> points)
+    {
+        var run = Existing();
+        if (points.Count == 0) return run.Snapshot(RunId);
+        await metrics.AppendAsync(RunId, points); // idempotent: a resent step overwrites
+        if (!run.RecordMetrics(points)) return run.Snapshot(RunId);
+        return await SaveAndNotifyAsync(run, SchedulerNotice.None, run.Status);
+    }
 
     public Task<RunSnapshot> MarkSucceededAsync() => ChangeAsync(run => run.Succeed());
 
@@ -47,8 +67,9 @@ public sealed class RunGrain(
     private async Task<RunSnapshot> ChangeAsync(Func<RunRecord, SchedulerNotice> change)
     {
         var run = Existing();
+        var before = run.Status;
         var notice = change(run); // throws before anything is saved when the change is refused
-        return await SaveAndNotifyAsync(run, notice);
+        return await SaveAndNotifyAsync(run, notice, before);
     }
 
     private RunRecord Existing() =>
@@ -56,10 +77,9 @@ public sealed class RunGrain(
             ? RunRecord.Restore(state.State, time)
             : throw new PlatformException("run_id", $"run '{RunId}' not found: it was never created");
 
-    private async Task<RunSnapshot> SaveAndNotifyAsync(RunRecord run, SchedulerNotice notice)
+    private async Task<RunSnapshot> SaveAndNotifyAsync(RunRecord run, SchedulerNotice notice, RunStatus? previousStatus)
     {
-        state.State = run.ToState();
-        await state.WriteStateAsync();
+        await state.WriteOrRevertAsync(run.ToState());
 
         var scheduler = GrainFactory.GetScheduler();
         switch (notice)
@@ -77,6 +97,9 @@ public sealed class RunGrain(
                 await scheduler.ReportFinishedAsync(RunId);
                 break;
         }
+
+        if (run.Status.IsTerminal() && previousStatus is { } was && !was.IsTerminal())
+            await GrainFactory.GetExperiment(run.Spec.ExperimentId).RunEndedAsync(RunId);
         return run.Snapshot(RunId);
     }
 }

@@ -63,6 +63,26 @@ internal sealed class RunRecord
         if (valLoss is { } loss && (BestValLoss is null || loss < BestValLoss)) BestValLoss = loss;
     }
 
+    /// <summary>
+    /// Moves the last step and best validation loss on from a metric batch (any status: a stopping process still
+    /// flushes its last points). Returns whether anything changed.
+    /// </summary>
+    public bool RecordMetrics(IReadOnlyList<Metrics.MetricPoint> points)
+    {
+        long? last = LastStep;
+        double? best = BestValLoss;
+        foreach (var point in points)
+        {
+            if (point.Name == LossMetric && (last is null || point.Step > last)) last = point.Step;
+            if (point.Name == ValLossMetric && double.IsFinite(point.Value) && (best is null || point.Value < best)) best = point.Value;
+        }
+        if (last == LastStep && best == BestValLoss) return false;
+        (LastStep, BestValLoss) = (last, best);
+        return true;
+    }
+
+    private const string LossMetric = Worker.Metrics.MetricNames.Loss, ValLossMetric = Worker.Metrics.MetricNames.ValLoss;
+
     public SchedulerNotice Succeed()
     {
         _lifecycle.Apply(RunStatus.Succeeded, "process finished all steps");

@@ -73,6 +73,20 @@ internal sealed class SchedulerBook(SchedulerState state)
         }
     }
 
+    /// <summary>What the worker should run: its booked runs that are not being stopped, by run id.</summary>
+    public WorkerAssignment AssignmentOf(string workerId) => new(
+        [.. state.Running.Values.Where(r => r.WorkerId == workerId && !r.Stopping)
+            .OrderBy(r => r.RunId, StringComparer.Ordinal)
+            .Select(r => new AssignedRun(r.RunId, r.GpuIndexesOrEmpty, r.CpuSlots))]);
+
+    /// <summary>
+    /// Whether a worker reports the same devices as booked, free GPU memory aside (it moves all the time; the newest
+    /// value is kept in memory and saved with the next change).
+    /// </summary>
+    public static bool SameCapacity(WorkerCapacity a, WorkerCapacity b) =>
+        a.WorkerId == b.WorkerId && a.CpuSlots == b.CpuSlots && a.TagsOrEmpty.SequenceEqual(b.TagsOrEmpty)
+        && a.GpusOrEmpty.Select(g => (g.Index, g.Name, g.TotalMemoryBytes)).SequenceEqual(b.GpusOrEmpty.Select(g => (g.Index, g.Name, g.TotalMemoryBytes)));
+
     public SchedulerSnapshot Snapshot() => new(
         [.. state.Queue.Values.OrderBy(j => j.RunId, StringComparer.Ordinal)],
         [.. state.Workers.Values.OrderBy(w => w.WorkerId, StringComparer.Ordinal)],

@@ -1,4 +1,6 @@
+using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Moe.Platform.Runs;
 using Moe.Platform.Scheduling;
 
@@ -7,15 +9,40 @@ namespace Moe.Platform.Grains.Scheduling;
 /// <summary>
 /// The singleton scheduler: books in a <see cref="SchedulerBook"/>, plans with <see cref="Scheduler.Plan"/>, and tells
 /// the run grains. It books first and saves, then calls the runs; a run that refuses (it ended meanwhile) is released
-/// from the books and logged, and the rest of the plan still applies.
+/// from the books and logged, and the rest of the plan still applies. Its own timer (<see cref="SchedulerOptions"/>)
+/// gives up workers whose heartbeats stopped and plans a pass whenever runs wait.
 /// </summary>
 public sealed class SchedulerGrain(
     [PersistentState("scheduler", PlatformStorage.Name)] IPersistentState<SchedulerState> state,
-    TimeProvider time, ILogger<SchedulerGrain> logger)
+    TimeProvider time, IOptions<SchedulerOptions> options, ILogger<SchedulerGrain> logger)
     : Grain, ISchedulerGrain
 {
+    private readonly SchedulerOptions _options = options.Value;
+    // When each worker was last heard from; not persisted: after a restart every known worker gets a full timeout.
+    private readonly Dictionary<string, DateTimeOffset> _lastSeen = new(StringComparer.Ordinal);
     private Task _lastSave = Task.CompletedTask;
 
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        foreach (var worker in state.State.Workers.Keys) _lastSeen[worker] = now;
+        if (_options.PassInterval > TimeSpan.Zero)
+            this.RegisterGrainTimer(PassAsync, new GrainTimerCreationOptions(_options.PassInterval, _options.PassInterval) { KeepAlive = true });
+        return Task.CompletedTask;
+    }
+
+    /// <summary>One timer pass: silent workers are gone (their runs requeue), then waiting runs are placed.</summary>
+    private async Task PassAsync(CancellationToken cancellationToken)
+    {
+        var deadline = time.GetUtcNow() - _options.HeartbeatTimeout;
+        foreach (var worker in state.State.Workers.Keys.ToList())
+        {
+            if (_lastSeen.TryGetValue(worker, out var seen) && seen >= deadline) continue;
+            logger.LogWarning("Worker {WorkerId} missed its heartbeats for {Timeout}; its runs go back to the queue", worker, _options.HeartbeatTimeout);
+            await WorkerGoneAsync(worker);
+        }
+        if (state.State.Queue.Count > 0) await ScheduleAsync();
+    }
     private SchedulerBook Book => new(state.State);
 
     public Task EnqueueAsync(QueuedJob job)
@@ -30,8 +57,21 @@ public sealed class SchedulerGrain(
         return SaveAsync();
     }
 
+    public async Task<WorkerAssignment> HeartbeatAsync(WorkerCapacity capacity, ImmutableArray<string> runningRunIds)
+    {
+        ArgumentNullException.ThrowIfNull(capacity);
+        var known = state.State.Workers.GetValueOrDefault(capacity.WorkerId ?? "");
+        var book = Book;
+        book.RegisterWorker(capacity);
+        _lastSeen[capacity.WorkerId!] = time.GetUtcNow();
+        // Saved only when something changed: a heartbeat a second per worker must not be a database write each.
+        if (known is null || !SchedulerBook.SameCapacity(known, state.State.Workers[capacity.WorkerId!])) await SaveAsync();
+        return book.AssignmentOf(capacity.WorkerId!);
+    }
+
     public async Task WorkerGoneAsync(string workerId)
     {
+        _lastSeen.Remove(workerId);
         var lost = Book.RemoveWorker(workerId);
         await SaveAsync();
         foreach (var job in lost)

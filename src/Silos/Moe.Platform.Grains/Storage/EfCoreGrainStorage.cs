@@ -13,14 +13,18 @@ namespace Moe.Platform.Grains.Storage;
 /// queryable tables (SQLite or PostgreSQL). Optimistic concurrency: the ETag a grain read is the row's concurrency
 /// token, renewed by <see cref="PlatformDb"/> on every save; a write or clear based on a stale ETag (another activation
 /// wrote meanwhile) throws <see cref="InconsistentStateException"/>. Every call uses its own short-lived context
-/// because contexts are not thread-safe and grains call concurrently.
+/// because contexts are not thread-safe and grains call concurrently. A state type with an
+/// <see cref="IGrainStateProjection"/> also updates its queryable tables in the same transaction.
 /// </summary>
 public sealed class EfCoreGrainStorage(
     string name,
     IDbContextFactory<PlatformDb> dbFactory,
     EfCoreGrainStorageOptions options,
-    IActivatorProvider activatorProvider) : IGrainStorage
+    IActivatorProvider activatorProvider,
+    IEnumerable<IGrainStateProjection> projections) : IGrainStorage
 {
+    readonly Dictionary<Type, IGrainStateProjection> _projections = projections.ToDictionary(p => p.StateType);
+
     // Strict: a serializer that writes binary must fail loudly, not be stored as mangled text.
     static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
@@ -67,6 +71,8 @@ public sealed class EfCoreGrainStorage(
             ETag = grainState.ETag ?? "",
         };
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var projection = grainState.State is { } value ? _projections.GetValueOrDefault(value.GetType()) : null;
+        await using var transaction = projection is null ? null : await db.Database.BeginTransactionAsync(cancellationToken);
         try
         {
             if (grainState.ETag is null)
@@ -92,6 +98,12 @@ public sealed class EfCoreGrainStorage(
             // Anything else (the row still absent) is a real failure and propagates unchanged.
             if (await StoredETagAsync(key, cancellationToken) is not { } stored) throw;
             throw Conflict("insert", key, stored, null, e);
+        }
+        if (projection is not null)
+        {
+            // Its own errors (e.g. a unique name taken) propagate; disposing the transaction rolls the grain row back.
+            await projection.ApplyAsync(db, key.GrainId, grainState.State!, cancellationToken);
+            await transaction!.CommitAsync(cancellationToken);
         }
         grainState.ETag = row.ETag;
         grainState.RecordExists = true;

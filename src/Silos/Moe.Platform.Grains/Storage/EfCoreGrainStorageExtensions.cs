@@ -52,5 +52,6 @@ public static class EfCoreGrainStorageExtensions
         name,
         services.GetRequiredService<IDbContextFactory<PlatformDb>>(),
         services.GetRequiredService<IOptionsMonitor<EfCoreGrainStorageOptions>>().Get(name),
-        services.GetRequiredService<IActivatorProvider>());
+        services.GetRequiredService<IActivatorProvider>(),
+        services.GetServices<IGrainStateProjection>());
 }

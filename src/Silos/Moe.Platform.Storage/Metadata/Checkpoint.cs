@@ -7,8 +7,10 @@ namespace Moe.Platform.Storage.Metadata;
 public class Checkpoint
 {
     public Guid Id { get; set; } = Guid.NewGuid();
-    public Guid RunId { get; set; }
+    public required string RunId { get; set; }
     public long Step { get; set; }
+    /// <summary>Total bytes of its files in artifact storage.</summary>
+    public long SizeBytes { get; set; }
     public required string ArtifactPrefix { get; set; }
     public double? ValLoss { get; set; }
     /// <summary>SHA-256 (hex) of the checkpoint's manifest.json, which itself hashes every file.</summary>

@@ -1,9 +1,11 @@
 namespace Moe.Platform.Storage.Metadata;
 
-/// <summary>A named dataset; its content lives in immutable <see cref="DatasetVersion"/>s.</summary>
+/// <summary>A named dataset; its content lives in immutable <see cref="DatasetVersion"/>s. Written by the Dataset grain (key = id).</summary>
 public class Dataset
 {
-    public Guid Id { get; set; } = Guid.NewGuid();
+    public const int MaxIdLength = 64;
+
+    public required string Id { get; set; }
     public required string Name { get; set; }
     public string? Description { get; set; }
     public DateTime CreatedAt { get; set; } = DateTime.UtcNow;
@@ -20,7 +22,7 @@ public enum DatasetVersionStatus { Registered, Preparing, Ready, Failed }
 public class DatasetVersion
 {
     public Guid Id { get; set; } = Guid.NewGuid();
-    public Guid DatasetId { get; set; }
+    public required string DatasetId { get; set; }
     /// <summary>1, 2, ... per dataset.</summary>
     public int Version { get; set; }
     public DatasetVersionStatus Status { get; set; } = DatasetVersionStatus.Registered;
@@ -31,7 +33,12 @@ public class DatasetVersion
     public string? VocabularyHash { get; set; }
     /// <summary>Where the shards live in artifact storage.</summary>
     public required string ArtifactPrefix { get; set; }
+    /// <summary>The registered source files (artifact keys with their SHA-256), as JSON.</summary>
+    public string SourcesJson { get; set; } = "[]";
+    /// <summary>SHA-256 of the tokenizer.json the shards were prepared with (stored beside them).</summary>
+    public string? TokenizerSha256 { get; set; }
     public string? Error { get; set; }
+    public DateTime? ReadyAt { get; set; }
     public DateTime CreatedAt { get; set; } = DateTime.UtcNow;
 
     public Dataset? Dataset { get; set; }

@@ -4,7 +4,7 @@ namespace Moe.Platform.Storage.Metadata;
 public class Evaluation
 {
     public Guid Id { get; set; } = Guid.NewGuid();
-    public Guid? RunId { get; set; }
+    public string? RunId { get; set; }
     public Guid? ModelVersionId { get; set; }
     public required string Name { get; set; }
     public string ResultsJson { get; set; } = "{}";

@@ -7,7 +7,7 @@ namespace Moe.Platform.Storage.Metadata;
 public class MetricSeries
 {
     public long Id { get; set; }
-    public Guid RunId { get; set; }
+    public required string RunId { get; set; }
     public required string Name { get; set; }
 }
 

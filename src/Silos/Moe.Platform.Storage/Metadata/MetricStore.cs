@@ -1,3 +1,4 @@
+using Moe.Platform.Metrics;
 using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
@@ -15,7 +16,7 @@ public sealed class MetricStore(PlatformDb db)
     public const int MaxNameLength = 200;
 
     /// <summary>Upserts a batch in one transaction (all or nothing); returns the number of distinct (name, step) points written.</summary>
-    public async Task<int> AppendAsync(Guid runId, IEnumerable<MetricPoint> points, CancellationToken cancellationToken = default)
+    public async Task<int> AppendAsync(string runId, IEnumerable<MetricPoint> points, CancellationToken cancellationToken = default)
     {
         // Last value wins within a batch too (PostgreSQL's ON CONFLICT may not touch one row twice in one statement).
         var latest = new Dictionary<(string Name, long Step), double>();
@@ -40,14 +41,14 @@ public sealed class MetricStore(PlatformDb db)
     }
 
     /// <summary>The metric names a run has recorded, sorted.</summary>
-    public Task<List<string>> ListNamesAsync(Guid runId, CancellationToken cancellationToken = default) =>
+    public Task<List<string>> ListNamesAsync(string runId, CancellationToken cancellationToken = default) =>
         db.MetricSeries.AsNoTracking().Where(s => s.RunId == runId).Select(s => s.Name).OrderBy(n => n).ToListAsync(cancellationToken);
 
     /// <summary>
     /// The curve of one metric between two steps (inclusive; null = unbounded): the raw points when there are at most
     /// <paramref name="maxPoints"/>, else at most that many buckets of equal step width over the points' step span.
     /// </summary>
-    public async Task<MetricCurve> QueryAsync(Guid runId, string name, long? fromStep, long? toStep, int maxPoints,
+    public async Task<MetricCurve> QueryAsync(string runId, string name, long? fromStep, long? toStep, int maxPoints,
         CancellationToken cancellationToken = default)
     {
         if (maxPoints < 1) throw new PlatformException("max_points", $"must be at least 1, got {maxPoints}");
@@ -73,7 +74,7 @@ public sealed class MetricStore(PlatformDb db)
         }
     }
 
-    async Task<Dictionary<string, long>> EnsureSeriesAsync(Guid runId, List<string> names, CancellationToken cancellationToken)
+    async Task<Dictionary<string, long>> EnsureSeriesAsync(string runId, List<string> names, CancellationToken cancellationToken)
     {
         var ids = await SeriesIdsAsync(runId, names, cancellationToken);
         var missing = names.Where(n => !ids.ContainsKey(n)).ToList();
@@ -86,7 +87,7 @@ public sealed class MetricStore(PlatformDb db)
         return await SeriesIdsAsync(runId, names, cancellationToken);
     }
 
-    Task<Dictionary<string, long>> SeriesIdsAsync(Guid runId, List<string> names, CancellationToken cancellationToken) =>
+    Task<Dictionary<string, long>> SeriesIdsAsync(string runId, List<string> names, CancellationToken cancellationToken) =>
         db.MetricSeries.AsNoTracking().Where(s => s.RunId == runId && names.Contains(s.Name))
             .ToDictionaryAsync(s => s.Name, s => s.Id, cancellationToken);
 

@@ -15,6 +15,7 @@ static class PlatformDbModel
 
         model.Entity<Experiment>(e =>
         {
+            e.Property(x => x.Id).HasMaxLength(Experiment.MaxIdLength);
             e.HasIndex(x => x.Name).IsUnique();
             e.Property(x => x.Name).HasMaxLength(200);
             e.Property(x => x.Project).HasMaxLength(200);
@@ -22,6 +23,7 @@ static class PlatformDbModel
 
         model.Entity<Dataset>(e =>
         {
+            e.Property(x => x.Id).HasMaxLength(Dataset.MaxIdLength);
             e.HasIndex(x => x.Name).IsUnique();
             e.Property(x => x.Name).HasMaxLength(200);
             e.HasMany(x => x.Versions).WithOne(v => v.Dataset).HasForeignKey(v => v.DatasetId).OnDelete(DeleteBehavior.Cascade);
@@ -31,12 +33,14 @@ static class PlatformDbModel
         {
             e.HasIndex(x => new { x.DatasetId, x.Version }).IsUnique();
             e.Property(x => x.Status).HasConversion<string>().HasMaxLength(20);
+            e.Property(x => x.SourcesJson).HasColumnType(json);
         });
 
         model.Entity<Run>(e =>
         {
-            e.HasIndex(x => new { x.ExperimentId, x.Name }).IsUnique();
-            e.HasIndex(x => new { x.Status, x.Priority }); // the scheduler's queue scan
+            e.Property(x => x.Id).HasMaxLength(Run.MaxIdLength);
+            e.HasIndex(x => new { x.ExperimentId, x.CreatedAt }); // an experiment's runs, newest first
+            e.HasIndex(x => new { x.Status, x.Priority }); // the portal's queue view
             e.Property(x => x.Name).HasMaxLength(200);
             e.Property(x => x.Status).HasMaxLength(40);
             e.Property(x => x.ConfigJson).HasColumnType(json);
@@ -48,7 +52,7 @@ static class PlatformDbModel
 
         model.Entity<RunTransition>(e =>
         {
-            e.HasIndex(x => new { x.RunId, x.At });
+            e.HasIndex(x => new { x.RunId, x.Sequence }).IsUnique();
             e.Property(x => x.From).HasMaxLength(40);
             e.Property(x => x.To).HasMaxLength(40);
         });
@@ -104,6 +108,12 @@ static class PlatformDbModel
             e.HasKey(x => new { x.GrainType, x.GrainId });
             e.Property(x => x.ETag).IsConcurrencyToken().HasMaxLength(64);
         });
+
+        // Foreign keys to string ids get the same length as the key they reference.
+        foreach (var entity in model.Model.GetEntityTypes())
+            foreach (var property in entity.GetProperties())
+                if (property.Name is "RunId" or "ExperimentId") property.SetMaxLength(Run.MaxIdLength);
+                else if (property.Name == "DatasetId") property.SetMaxLength(Dataset.MaxIdLength);
 
         UseSnakeCaseNames(model);
     }

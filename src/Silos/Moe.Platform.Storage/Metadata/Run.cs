@@ -7,11 +7,19 @@ namespace Moe.Platform.Storage.Metadata;
 /// </summary>
 public class Run : IVersioned
 {
-    public Guid Id { get; set; } = Guid.NewGuid();
-    public Guid ExperimentId { get; set; }
+    public const int MaxIdLength = 64;
+
+    /// <summary>The Run grain's key.</summary>
+    public required string Id { get; set; }
+    public required string ExperimentId { get; set; }
     public required string Name { get; set; }
     public required string Status { get; set; }
     public int Priority { get; set; }
+    /// <summary>What it asks of a worker: GPUs, GPU memory per GPU (bytes), CPU slots.</summary>
+    public int Gpus { get; set; }
+    public long GpuMemoryBytes { get; set; }
+    public int CpuSlots { get; set; }
+    public int MaxRetries { get; set; }
     /// <summary>The run config as JSON (jsonb on PostgreSQL).</summary>
     public string ConfigJson { get; set; } = "{}";
     /// <summary>How many times a worker has started it (resumes after failures count).</summary>
@@ -33,7 +41,9 @@ public class Run : IVersioned
 public class RunTransition
 {
     public long Id { get; set; }
-    public Guid RunId { get; set; }
+    public required string RunId { get; set; }
+    /// <summary>Position in the run's history (0, 1, ...): the projection appends the entries it has not stored yet.</summary>
+    public int Sequence { get; set; }
     public required string From { get; set; }
     public required string To { get; set; }
     public DateTime At { get; set; } = DateTime.UtcNow;

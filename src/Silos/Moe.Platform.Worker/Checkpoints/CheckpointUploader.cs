@@ -7,7 +7,9 @@ namespace Moe.Platform.Worker.Checkpoints;
 
 /// <summary>
 /// Mirrors a run's checkpoints into the artifact store as the trainer reports them: each checkpoint folder uploaded
-/// once (in event order, one at a time), and the steps the trainer's retention deleted removed from the store too.
+/// once (in event order, one at a time), and, unless told otherwise, the steps the trainer's retention deleted removed
+/// from the store too. Under the control plane the checkpoint registry owns retention in the store (it keeps
+/// checkpoints that models reference), so the worker turns the mirroring off.
 /// Feed it every event of a job (and of the jobs that resume the run) with <see cref="HandleAsync"/>.
 /// </summary>
 /// <remarks>
@@ -21,9 +23,11 @@ public sealed class CheckpointUploader
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly HashSet<long> _uploaded = [];
+    private readonly bool _mirrorRetention;
 
-    public CheckpointUploader(IArtifactStore store, string runId, ILogger? logger = null)
+    public CheckpointUploader(IArtifactStore store, string runId, ILogger? logger = null, bool mirrorRetention = true)
     {
+        _mirrorRetention = mirrorRetention;
         _store = store ?? throw new ArgumentNullException(nameof(store));
         RunId = runId;
         CheckpointArtifactKeys.RunCheckpoints(runId); // validates the id
@@ -88,7 +92,8 @@ public sealed class CheckpointUploader
             lock (_uploaded) seen = _uploaded.Contains(w.Step);
             if (seen) _logger.LogDebug("checkpoint step {Step} of run {Run} is already uploaded", w.Step, RunId);
             else upload = await UploadAsync(w.Step, w.Folder, cancellationToken);
-            foreach (var deleted in w.Deleted) await DeleteStepAsync(deleted, cancellationToken);
+            if (_mirrorRetention)
+                foreach (var deleted in w.Deleted) await DeleteStepAsync(deleted, cancellationToken);
             return upload;
         }
         finally

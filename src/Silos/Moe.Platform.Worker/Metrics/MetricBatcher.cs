@@ -1,3 +1,4 @@
+using Moe.Platform.Metrics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Moe.Platform.Storage.Metadata;

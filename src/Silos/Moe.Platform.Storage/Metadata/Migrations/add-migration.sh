@@ -44,6 +44,15 @@ foreach (var (provider, postgres) in new[] { ("Sqlite", (string?)null), ("Postgr
     // The snapshot keeps its provider-prefixed name and namespace (found through ProviderMigrationsAssembly).
     var migration = scaffolder.ScaffoldMigration(name, "Moe.Platform.Storage", $"Metadata.Migrations.{provider}", "C#");
     var files = scaffolder.Save(projectDir, migration, Path.Combine(projectDir, "Metadata", "Migrations", provider));
+    // A first migration gets the default snapshot name, which both providers would share (and the second save would
+    // overwrite the first's file): give it the provider's prefix, as ProviderMigrationsAssembly expects.
+    if (Path.GetFileName(files.SnapshotFile!) == "PlatformDbModelSnapshot.cs")
+    {
+        string renamed = Path.Combine(Path.GetDirectoryName(files.SnapshotFile)!, $"{provider}PlatformDbModelSnapshot.cs");
+        File.WriteAllText(renamed, File.ReadAllText(files.SnapshotFile!)
+            .Replace("partial class PlatformDbModelSnapshot", $"partial class {provider}PlatformDbModelSnapshot"));
+        File.Delete(files.SnapshotFile);
+    }
     Console.WriteLine($"{provider}: {files.MigrationFile}");
 }
 EOF

@@ -1,10 +1,9 @@
 ﻿using System;
 using Microsoft.EntityFrameworkCore.Migrations;
-using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 
 #nullable disable
 
-namespace Moe.Platform.Storage.Metadata.Migrations.Postgres
+namespace Moe.Platform.Storage.Metadata.Migrations.Sqlite
 {
     /// <inheritdoc />
     public partial class Initial : Migration
@@ -16,10 +15,10 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Postgres
                 name: "datasets",
                 columns: table => new
                 {
-                    id = table.Column<Guid>(type: "uuid", nullable: false),
-                    name = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
-                    description = table.Column<string>(type: "text", nullable: true),
-                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                    id = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    name = table.Column<string>(type: "TEXT", maxLength: 200, nullable: false),
+                    description = table.Column<string>(type: "TEXT", nullable: true),
+                    created_at = table.Column<DateTime>(type: "TEXT", nullable: false)
                 },
                 constraints: table =>
                 {
@@ -30,11 +29,12 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Postgres
                 name: "experiments",
                 columns: table => new
                 {
-                    id = table.Column<Guid>(type: "uuid", nullable: false),
-                    name = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
-                    description = table.Column<string>(type: "text", nullable: true),
-                    project = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
-                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                    id = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    name = table.Column<string>(type: "TEXT", maxLength: 200, nullable: false),
+                    description = table.Column<string>(type: "TEXT", nullable: true),
+                    project = table.Column<string>(type: "TEXT", maxLength: 200, nullable: false),
+                    created_at = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    deleted_at = table.Column<DateTime>(type: "TEXT", nullable: true)
                 },
                 constraints: table =>
                 {
@@ -45,11 +45,11 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Postgres
                 name: "grain_states",
                 columns: table => new
                 {
-                    grain_type = table.Column<string>(type: "text", nullable: false),
-                    grain_id = table.Column<string>(type: "text", nullable: false),
-                    state_json = table.Column<string>(type: "text", nullable: false),
-                    etag = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
-                    updated_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                    grain_type = table.Column<string>(type: "TEXT", nullable: false),
+                    grain_id = table.Column<string>(type: "TEXT", nullable: false),
+                    state_json = table.Column<string>(type: "TEXT", nullable: false),
+                    etag = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    updated_at = table.Column<DateTime>(type: "TEXT", nullable: false)
                 },
                 constraints: table =>
                 {
@@ -60,16 +60,19 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Postgres
                 name: "dataset_versions",
                 columns: table => new
                 {
-                    id = table.Column<Guid>(type: "uuid", nullable: false),
-                    dataset_id = table.Column<Guid>(type: "uuid", nullable: false),
-                    version = table.Column<int>(type: "integer", nullable: false),
-                    status = table.Column<string>(type: "character varying(20)", maxLength: 20, nullable: false),
-                    content_hash = table.Column<string>(type: "text", nullable: true),
-                    token_count = table.Column<long>(type: "bigint", nullable: true),
-                    vocabulary_hash = table.Column<string>(type: "text", nullable: true),
-                    artifact_prefix = table.Column<string>(type: "text", nullable: false),
-                    error = table.Column<string>(type: "text", nullable: true),
-                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                    id = table.Column<Guid>(type: "TEXT", nullable: false),
+                    dataset_id = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    version = table.Column<int>(type: "INTEGER", nullable: false),
+                    status = table.Column<string>(type: "TEXT", maxLength: 20, nullable: false),
+                    content_hash = table.Column<string>(type: "TEXT", nullable: true),
+                    token_count = table.Column<long>(type: "INTEGER", nullable: true),
+                    vocabulary_hash = table.Column<string>(type: "TEXT", nullable: true),
+                    artifact_prefix = table.Column<string>(type: "TEXT", nullable: false),
+                    sources_json = table.Column<string>(type: "TEXT", nullable: false),
+                    tokenizer_sha256 = table.Column<string>(type: "TEXT", nullable: true),
+                    error = table.Column<string>(type: "TEXT", nullable: true),
+                    ready_at = table.Column<DateTime>(type: "TEXT", nullable: true),
+                    created_at = table.Column<DateTime>(type: "TEXT", nullable: false)
                 },
                 constraints: table =>
                 {
@@ -86,20 +89,24 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Postgres
                 name: "runs",
                 columns: table => new
                 {
-                    id = table.Column<Guid>(type: "uuid", nullable: false),
-                    experiment_id = table.Column<Guid>(type: "uuid", nullable: false),
-                    name = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
-                    status = table.Column<string>(type: "character varying(40)", maxLength: 40, nullable: false),
-                    priority = table.Column<int>(type: "integer", nullable: false),
-                    config_json = table.Column<string>(type: "jsonb", nullable: false),
-                    attempt = table.Column<int>(type: "integer", nullable: false),
-                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
-                    started_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
-                    ended_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
-                    worker_id = table.Column<string>(type: "text", nullable: true),
-                    best_val_loss = table.Column<double>(type: "double precision", nullable: true),
-                    last_step = table.Column<long>(type: "bigint", nullable: true),
-                    version = table.Column<long>(type: "bigint", nullable: false)
+                    id = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    experiment_id = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    name = table.Column<string>(type: "TEXT", maxLength: 200, nullable: false),
+                    status = table.Column<string>(type: "TEXT", maxLength: 40, nullable: false),
+                    priority = table.Column<int>(type: "INTEGER", nullable: false),
+                    gpus = table.Column<int>(type: "INTEGER", nullable: false),
+                    gpu_memory_bytes = table.Column<long>(type: "INTEGER", nullable: false),
+                    cpu_slots = table.Column<int>(type: "INTEGER", nullable: false),
+                    max_retries = table.Column<int>(type: "INTEGER", nullable: false),
+                    config_json = table.Column<string>(type: "TEXT", nullable: false),
+                    attempt = table.Column<int>(type: "INTEGER", nullable: false),
+                    created_at = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    started_at = table.Column<DateTime>(type: "TEXT", nullable: true),
+                    ended_at = table.Column<DateTime>(type: "TEXT", nullable: true),
+                    worker_id = table.Column<string>(type: "TEXT", nullable: true),
+                    best_val_loss = table.Column<double>(type: "REAL", nullable: true),
+                    last_step = table.Column<long>(type: "INTEGER", nullable: true),
+                    version = table.Column<long>(type: "INTEGER", nullable: false)
                 },
                 constraints: table =>
                 {
@@ -116,13 +123,14 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Postgres
                 name: "checkpoints",
                 columns: table => new
                 {
-                    id = table.Column<Guid>(type: "uuid", nullable: false),
-                    run_id = table.Column<Guid>(type: "uuid", nullable: false),
-                    step = table.Column<long>(type: "bigint", nullable: false),
-                    artifact_prefix = table.Column<string>(type: "text", nullable: false),
-                    val_loss = table.Column<double>(type: "double precision", nullable: true),
-                    manifest_sha256 = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
-                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                    id = table.Column<Guid>(type: "TEXT", nullable: false),
+                    run_id = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    step = table.Column<long>(type: "INTEGER", nullable: false),
+                    size_bytes = table.Column<long>(type: "INTEGER", nullable: false),
+                    artifact_prefix = table.Column<string>(type: "TEXT", nullable: false),
+                    val_loss = table.Column<double>(type: "REAL", nullable: true),
+                    manifest_sha256 = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    created_at = table.Column<DateTime>(type: "TEXT", nullable: false)
                 },
                 constraints: table =>
                 {
@@ -139,10 +147,10 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Postgres
                 name: "metric_series",
                 columns: table => new
                 {
-                    id = table.Column<long>(type: "bigint", nullable: false)
-                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
-                    run_id = table.Column<Guid>(type: "uuid", nullable: false),
-                    name = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false)
+                    id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    run_id = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    name = table.Column<string>(type: "TEXT", maxLength: 200, nullable: false)
                 },
                 constraints: table =>
                 {
@@ -159,13 +167,14 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Postgres
                 name: "run_transitions",
                 columns: table => new
                 {
-                    id = table.Column<long>(type: "bigint", nullable: false)
-                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
-                    run_id = table.Column<Guid>(type: "uuid", nullable: false),
-                    from = table.Column<string>(type: "character varying(40)", maxLength: 40, nullable: false),
-                    to = table.Column<string>(type: "character varying(40)", maxLength: 40, nullable: false),
-                    at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
-                    reason = table.Column<string>(type: "text", nullable: true)
+                    id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    run_id = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    sequence = table.Column<int>(type: "INTEGER", nullable: false),
+                    from = table.Column<string>(type: "TEXT", maxLength: 40, nullable: false),
+                    to = table.Column<string>(type: "TEXT", maxLength: 40, nullable: false),
+                    at = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    reason = table.Column<string>(type: "TEXT", nullable: true)
                 },
                 constraints: table =>
                 {
@@ -182,12 +191,12 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Postgres
                 name: "model_versions",
                 columns: table => new
                 {
-                    id = table.Column<Guid>(type: "uuid", nullable: false),
-                    name = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
-                    version = table.Column<int>(type: "integer", nullable: false),
-                    checkpoint_id = table.Column<Guid>(type: "uuid", nullable: false),
-                    description = table.Column<string>(type: "text", nullable: true),
-                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                    id = table.Column<Guid>(type: "TEXT", nullable: false),
+                    name = table.Column<string>(type: "TEXT", maxLength: 200, nullable: false),
+                    version = table.Column<int>(type: "INTEGER", nullable: false),
+                    checkpoint_id = table.Column<Guid>(type: "TEXT", nullable: false),
+                    description = table.Column<string>(type: "TEXT", nullable: true),
+                    created_at = table.Column<DateTime>(type: "TEXT", nullable: false)
                 },
                 constraints: table =>
                 {
@@ -204,10 +213,10 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Postgres
                 name: "metric_samples",
                 columns: table => new
                 {
-                    series_id = table.Column<long>(type: "bigint", nullable: false),
-                    step = table.Column<long>(type: "bigint", nullable: false),
-                    value = table.Column<double>(type: "double precision", nullable: true),
-                    recorded_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                    series_id = table.Column<long>(type: "INTEGER", nullable: false),
+                    step = table.Column<long>(type: "INTEGER", nullable: false),
+                    value = table.Column<double>(type: "REAL", nullable: true),
+                    recorded_at = table.Column<DateTime>(type: "TEXT", nullable: false)
                 },
                 constraints: table =>
                 {
@@ -224,12 +233,12 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Postgres
                 name: "evaluations",
                 columns: table => new
                 {
-                    id = table.Column<Guid>(type: "uuid", nullable: false),
-                    run_id = table.Column<Guid>(type: "uuid", nullable: true),
-                    model_version_id = table.Column<Guid>(type: "uuid", nullable: true),
-                    name = table.Column<string>(type: "text", nullable: false),
-                    results_json = table.Column<string>(type: "jsonb", nullable: false),
-                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                    id = table.Column<Guid>(type: "TEXT", nullable: false),
+                    run_id = table.Column<string>(type: "TEXT", maxLength: 64, nullable: true),
+                    model_version_id = table.Column<Guid>(type: "TEXT", nullable: true),
+                    name = table.Column<string>(type: "TEXT", nullable: false),
+                    results_json = table.Column<string>(type: "TEXT", nullable: false),
+                    created_at = table.Column<DateTime>(type: "TEXT", nullable: false)
                 },
                 constraints: table =>
                 {
@@ -252,10 +261,10 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Postgres
                 name: "model_aliases",
                 columns: table => new
                 {
-                    model_name = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
-                    alias = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: false),
-                    model_version_id = table.Column<Guid>(type: "uuid", nullable: false),
-                    updated_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                    model_name = table.Column<string>(type: "TEXT", maxLength: 200, nullable: false),
+                    alias = table.Column<string>(type: "TEXT", maxLength: 100, nullable: false),
+                    model_version_id = table.Column<Guid>(type: "TEXT", nullable: false),
+                    updated_at = table.Column<DateTime>(type: "TEXT", nullable: false)
                 },
                 constraints: table =>
                 {
@@ -325,15 +334,15 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Postgres
                 unique: true);
 
             migrationBuilder.CreateIndex(
-                name: "IX_run_transitions_run_id_at",
+                name: "IX_run_transitions_run_id_sequence",
                 table: "run_transitions",
-                columns: new[] { "run_id", "at" });
+                columns: new[] { "run_id", "sequence" },
+                unique: true);
 
             migrationBuilder.CreateIndex(
-                name: "IX_runs_experiment_id_name",
+                name: "IX_runs_experiment_id_created_at",
                 table: "runs",
-                columns: new[] { "experiment_id", "name" },
-                unique: true);
+                columns: new[] { "experiment_id", "created_at" });
 
             migrationBuilder.CreateIndex(
                 name: "IX_runs_status_priority",

@@ -1,9 +1,10 @@
 ﻿using System;
 using Microsoft.EntityFrameworkCore.Migrations;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 
 #nullable disable
 
-namespace Moe.Platform.Storage.Metadata.Migrations.Sqlite
+namespace Moe.Platform.Storage.Metadata.Migrations.Postgres
 {
     /// <inheritdoc />
     public partial class Initial : Migration
@@ -15,10 +16,10 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Sqlite
                 name: "datasets",
                 columns: table => new
                 {
-                    id = table.Column<Guid>(type: "TEXT", nullable: false),
-                    name = table.Column<string>(type: "TEXT", maxLength: 200, nullable: false),
-                    description = table.Column<string>(type: "TEXT", nullable: true),
-                    created_at = table.Column<DateTime>(type: "TEXT", nullable: false)
+                    id = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    name = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
+                    description = table.Column<string>(type: "text", nullable: true),
+                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
                 },
                 constraints: table =>
                 {
@@ -29,11 +30,12 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Sqlite
                 name: "experiments",
                 columns: table => new
                 {
-                    id = table.Column<Guid>(type: "TEXT", nullable: false),
-                    name = table.Column<string>(type: "TEXT", maxLength: 200, nullable: false),
-                    description = table.Column<string>(type: "TEXT", nullable: true),
-                    project = table.Column<string>(type: "TEXT", maxLength: 200, nullable: false),
-                    created_at = table.Column<DateTime>(type: "TEXT", nullable: false)
+                    id = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    name = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
+                    description = table.Column<string>(type: "text", nullable: true),
+                    project = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
+                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    deleted_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true)
                 },
                 constraints: table =>
                 {
@@ -44,11 +46,11 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Sqlite
                 name: "grain_states",
                 columns: table => new
                 {
-                    grain_type = table.Column<string>(type: "TEXT", nullable: false),
-                    grain_id = table.Column<string>(type: "TEXT", nullable: false),
-                    state_json = table.Column<string>(type: "TEXT", nullable: false),
-                    etag = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
-                    updated_at = table.Column<DateTime>(type: "TEXT", nullable: false)
+                    grain_type = table.Column<string>(type: "text", nullable: false),
+                    grain_id = table.Column<string>(type: "text", nullable: false),
+                    state_json = table.Column<string>(type: "text", nullable: false),
+                    etag = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    updated_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
                 },
                 constraints: table =>
                 {
@@ -59,16 +61,19 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Sqlite
                 name: "dataset_versions",
                 columns: table => new
                 {
-                    id = table.Column<Guid>(type: "TEXT", nullable: false),
-                    dataset_id = table.Column<Guid>(type: "TEXT", nullable: false),
-                    version = table.Column<int>(type: "INTEGER", nullable: false),
-                    status = table.Column<string>(type: "TEXT", maxLength: 20, nullable: false),
-                    content_hash = table.Column<string>(type: "TEXT", nullable: true),
-                    token_count = table.Column<long>(type: "INTEGER", nullable: true),
-                    vocabulary_hash = table.Column<string>(type: "TEXT", nullable: true),
-                    artifact_prefix = table.Column<string>(type: "TEXT", nullable: false),
-                    error = table.Column<string>(type: "TEXT", nullable: true),
-                    created_at = table.Column<DateTime>(type: "TEXT", nullable: false)
+                    id = table.Column<Guid>(type: "uuid", nullable: false),
+                    dataset_id = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    version = table.Column<int>(type: "integer", nullable: false),
+                    status = table.Column<string>(type: "character varying(20)", maxLength: 20, nullable: false),
+                    content_hash = table.Column<string>(type: "text", nullable: true),
+                    token_count = table.Column<long>(type: "bigint", nullable: true),
+                    vocabulary_hash = table.Column<string>(type: "text", nullable: true),
+                    artifact_prefix = table.Column<string>(type: "text", nullable: false),
+                    sources_json = table.Column<string>(type: "jsonb", nullable: false),
+                    tokenizer_sha256 = table.Column<string>(type: "text", nullable: true),
+                    error = table.Column<string>(type: "text", nullable: true),
+                    ready_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
+                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
                 },
                 constraints: table =>
                 {
@@ -85,20 +90,24 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Sqlite
                 name: "runs",
                 columns: table => new
                 {
-                    id = table.Column<Guid>(type: "TEXT", nullable: false),
-                    experiment_id = table.Column<Guid>(type: "TEXT", nullable: false),
-                    name = table.Column<string>(type: "TEXT", maxLength: 200, nullable: false),
-                    status = table.Column<string>(type: "TEXT", maxLength: 40, nullable: false),
-                    priority = table.Column<int>(type: "INTEGER", nullable: false),
-                    config_json = table.Column<string>(type: "TEXT", nullable: false),
-                    attempt = table.Column<int>(type: "INTEGER", nullable: false),
-                    created_at = table.Column<DateTime>(type: "TEXT", nullable: false),
-                    started_at = table.Column<DateTime>(type: "TEXT", nullable: true),
-                    ended_at = table.Column<DateTime>(type: "TEXT", nullable: true),
-                    worker_id = table.Column<string>(type: "TEXT", nullable: true),
-                    best_val_loss = table.Column<double>(type: "REAL", nullable: true),
-                    last_step = table.Column<long>(type: "INTEGER", nullable: true),
-                    version = table.Column<long>(type: "INTEGER", nullable: false)
+                    id = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    experiment_id = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    name = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
+                    status = table.Column<string>(type: "character varying(40)", maxLength: 40, nullable: false),
+                    priority = table.Column<int>(type: "integer", nullable: false),
+                    gpus = table.Column<int>(type: "integer", nullable: false),
+                    gpu_memory_bytes = table.Column<long>(type: "bigint", nullable: false),
+                    cpu_slots = table.Column<int>(type: "integer", nullable: false),
+                    max_retries = table.Column<int>(type: "integer", nullable: false),
+                    config_json = table.Column<string>(type: "jsonb", nullable: false),
+                    attempt = table.Column<int>(type: "integer", nullable: false),
+                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    started_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
+                    ended_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
+                    worker_id = table.Column<string>(type: "text", nullable: true),
+                    best_val_loss = table.Column<double>(type: "double precision", nullable: true),
+                    last_step = table.Column<long>(type: "bigint", nullable: true),
+                    version = table.Column<long>(type: "bigint", nullable: false)
                 },
                 constraints: table =>
                 {
@@ -115,13 +124,14 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Sqlite
                 name: "checkpoints",
                 columns: table => new
                 {
-                    id = table.Column<Guid>(type: "TEXT", nullable: false),
-                    run_id = table.Column<Guid>(type: "TEXT", nullable: false),
-                    step = table.Column<long>(type: "INTEGER", nullable: false),
-                    artifact_prefix = table.Column<string>(type: "TEXT", nullable: false),
-                    val_loss = table.Column<double>(type: "REAL", nullable: true),
-                    manifest_sha256 = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
-                    created_at = table.Column<DateTime>(type: "TEXT", nullable: false)
+                    id = table.Column<Guid>(type: "uuid", nullable: false),
+                    run_id = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    step = table.Column<long>(type: "bigint", nullable: false),
+                    size_bytes = table.Column<long>(type: "bigint", nullable: false),
+                    artifact_prefix = table.Column<string>(type: "text", nullable: false),
+                    val_loss = table.Column<double>(type: "double precision", nullable: true),
+                    manifest_sha256 = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
                 },
                 constraints: table =>
                 {
@@ -138,10 +148,10 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Sqlite
                 name: "metric_series",
                 columns: table => new
                 {
-                    id = table.Column<long>(type: "INTEGER", nullable: false)
-                        .Annotation("Sqlite:Autoincrement", true),
-                    run_id = table.Column<Guid>(type: "TEXT", nullable: false),
-                    name = table.Column<string>(type: "TEXT", maxLength: 200, nullable: false)
+                    id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    run_id = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    name = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false)
                 },
                 constraints: table =>
                 {
@@ -158,13 +168,14 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Sqlite
                 name: "run_transitions",
                 columns: table => new
                 {
-                    id = table.Column<long>(type: "INTEGER", nullable: false)
-                        .Annotation("Sqlite:Autoincrement", true),
-                    run_id = table.Column<Guid>(type: "TEXT", nullable: false),
-                    from = table.Column<string>(type: "TEXT", maxLength: 40, nullable: false),
-                    to = table.Column<string>(type: "TEXT", maxLength: 40, nullable: false),
-                    at = table.Column<DateTime>(type: "TEXT", nullable: false),
-                    reason = table.Column<string>(type: "TEXT", nullable: true)
+                    id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    run_id = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    sequence = table.Column<int>(type: "integer", nullable: false),
+                    from = table.Column<string>(type: "character varying(40)", maxLength: 40, nullable: false),
+                    to = table.Column<string>(type: "character varying(40)", maxLength: 40, nullable: false),
+                    at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    reason = table.Column<string>(type: "text", nullable: true)
                 },
                 constraints: table =>
                 {
@@ -181,12 +192,12 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Sqlite
                 name: "model_versions",
                 columns: table => new
                 {
-                    id = table.Column<Guid>(type: "TEXT", nullable: false),
-                    name = table.Column<string>(type: "TEXT", maxLength: 200, nullable: false),
-                    version = table.Column<int>(type: "INTEGER", nullable: false),
-                    checkpoint_id = table.Column<Guid>(type: "TEXT", nullable: false),
-                    description = table.Column<string>(type: "TEXT", nullable: true),
-                    created_at = table.Column<DateTime>(type: "TEXT", nullable: false)
+                    id = table.Column<Guid>(type: "uuid", nullable: false),
+                    name = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
+                    version = table.Column<int>(type: "integer", nullable: false),
+                    checkpoint_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    description = table.Column<string>(type: "text", nullable: true),
+                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
                 },
                 constraints: table =>
                 {
@@ -203,10 +214,10 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Sqlite
                 name: "metric_samples",
                 columns: table => new
                 {
-                    series_id = table.Column<long>(type: "INTEGER", nullable: false),
-                    step = table.Column<long>(type: "INTEGER", nullable: false),
-                    value = table.Column<double>(type: "REAL", nullable: true),
-                    recorded_at = table.Column<DateTime>(type: "TEXT", nullable: false)
+                    series_id = table.Column<long>(type: "bigint", nullable: false),
+                    step = table.Column<long>(type: "bigint", nullable: false),
+                    value = table.Column<double>(type: "double precision", nullable: true),
+                    recorded_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
                 },
                 constraints: table =>
                 {
@@ -223,12 +234,12 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Sqlite
                 name: "evaluations",
                 columns: table => new
                 {
-                    id = table.Column<Guid>(type: "TEXT", nullable: false),
-                    run_id = table.Column<Guid>(type: "TEXT", nullable: true),
-                    model_version_id = table.Column<Guid>(type: "TEXT", nullable: true),
-                    name = table.Column<string>(type: "TEXT", nullable: false),
-                    results_json = table.Column<string>(type: "TEXT", nullable: false),
-                    created_at = table.Column<DateTime>(type: "TEXT", nullable: false)
+                    id = table.Column<Guid>(type: "uuid", nullable: false),
+                    run_id = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: true),
+                    model_version_id = table.Column<Guid>(type: "uuid", nullable: true),
+                    name = table.Column<string>(type: "text", nullable: false),
+                    results_json = table.Column<string>(type: "jsonb", nullable: false),
+                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
                 },
                 constraints: table =>
                 {
@@ -251,10 +262,10 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Sqlite
                 name: "model_aliases",
                 columns: table => new
                 {
-                    model_name = table.Column<string>(type: "TEXT", maxLength: 200, nullable: false),
-                    alias = table.Column<string>(type: "TEXT", maxLength: 100, nullable: false),
-                    model_version_id = table.Column<Guid>(type: "TEXT", nullable: false),
-                    updated_at = table.Column<DateTime>(type: "TEXT", nullable: false)
+                    model_name = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
+                    alias = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: false),
+                    model_version_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    updated_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
                 },
                 constraints: table =>
                 {
@@ -324,15 +335,15 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Sqlite
                 unique: true);
 
             migrationBuilder.CreateIndex(
-                name: "IX_run_transitions_run_id_at",
+                name: "IX_run_transitions_run_id_sequence",
                 table: "run_transitions",
-                columns: new[] { "run_id", "at" });
+                columns: new[] { "run_id", "sequence" },
+                unique: true);
 
             migrationBuilder.CreateIndex(
-                name: "IX_runs_experiment_id_name",
+                name: "IX_runs_experiment_id_created_at",
                 table: "runs",
-                columns: new[] { "experiment_id", "name" },
-                unique: true);
+                columns: new[] { "experiment_id", "created_at" });
 
             migrationBuilder.CreateIndex(
                 name: "IX_runs_status_priority",

@@ -1,4 +1,4 @@
-namespace Moe.Platform.Storage.Metadata;
+namespace Moe.Platform.Metrics;
 
 /// <summary>One value of one metric at one optimiser step, as a worker sends it (NaN for a non-finite value).</summary>
 public readonly record struct MetricPoint(long Step, string Name, double Value);
