@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Moe.Model.Data;
 using Moe.Platform.Checkpoints;
 using Moe.Platform.Datasets;
+using Moe.Platform.Grains.Datasets;
 using Moe.Platform.Runs;
 using Moe.Platform.Scheduling;
 using Moe.Platform.Storage.Artifacts;
@@ -37,7 +38,7 @@ public sealed class RunWorkspace(IGrainFactory grains, IArtifactStore store, Tra
                 if (entry?["path"] is JsonValue v && v.TryGetValue<string>(out var path) && DatasetReference.IsReference(path))
                     entry["path"] = await LocalDatasetAsync(path, cancellationToken);
         if (config["tokenizer"] is JsonValue t && t.TryGetValue<string>(out var tokenizer) && DatasetReference.IsReference(tokenizer))
-            config["tokenizer"] = Path.Combine(await LocalDatasetAsync(tokenizer, cancellationToken), "tokenizer.json");
+            config["tokenizer"] = Path.Combine(await LocalDatasetAsync(tokenizer, cancellationToken), DatasetLayout.TokenizerFileName);
 
         var runDirectory = RunDirectory(run.RunId);
         await RestoreLatestCheckpointAsync(run.RunId, runDirectory, cancellationToken);
@@ -74,9 +75,15 @@ public sealed class RunWorkspace(IGrainFactory grains, IArtifactStore store, Tra
             var temporary = $"{folder}.{Guid.NewGuid():N}.tmp";
             try
             {
-                await DownloadPrefixAsync(version.ArtifactPrefix, temporary, cancellationToken);
-                if (TryVerify(temporary, version) is { } problem)
-                    throw new RunPreparationException($"dataset '{version.DatasetId}' version {version.Version} does not match its registered hash: {problem}");
+                try
+                {
+                    await DatasetLayout.DownloadVerifiedAsync(store, version.ArtifactPrefix, version.ContentHash ?? "", temporary, cancellationToken);
+                    if (TryVerify(temporary, version) is { } problem) throw new InvalidDataException(problem);
+                }
+                catch (InvalidDataException e)
+                {
+                    throw new RunPreparationException($"dataset '{version.DatasetId}' version {version.Version} does not match its registered hash: {e.Message}");
+                }
                 if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
                 Directory.Move(temporary, folder);
                 logger.LogInformation("Downloaded dataset {Dataset} v{Version} to {Folder}", version.DatasetId, version.Version, folder);
@@ -101,7 +108,7 @@ public sealed class RunWorkspace(IGrainFactory grains, IArtifactStore store, Tra
             var manifest = TokenDataset.Verify(folder);
             if (manifest.ContentHash != version.ContentHash)
                 return $"content hash {manifest.ContentHash}, registered {version.ContentHash}";
-            var tokenizer = Path.Combine(folder, "tokenizer.json");
+            var tokenizer = Path.Combine(folder, DatasetLayout.TokenizerFileName);
             if (!File.Exists(tokenizer)) return "tokenizer.json is missing";
             var tokenizerHash = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(tokenizer)));
             if (version.TokenizerSha256 is { } expected && !string.Equals(tokenizerHash, expected, StringComparison.OrdinalIgnoreCase))
