@@ -1,0 +1,41 @@
+using Moe.Platform.Runs;
+using static Moe.Platform.Tests.Grains.PlatformCluster;
+
+namespace Moe.Platform.Tests.Grains;
+
+/// <summary>The answer to a worker's heartbeat is exactly what it should run: placed, not stopping, not ended.</summary>
+public sealed class SchedulerHeartbeatTests(PlatformCluster platform) : IClassFixture<PlatformCluster>, IAsyncLifetime
+{
+    public async ValueTask InitializeAsync() => await platform.ResetSchedulerAsync();
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    [Fact]
+    public async Task A_heartbeat_registers_the_worker_and_lists_the_runs_placed_on_it_until_they_stop_or_end()
+    {
+        var worker = NewId("w");
+        var first = await platform.Scheduler.HeartbeatAsync(Capacity(worker, gpus: 2, cpu: 2), []);
+        Assert.Empty(first.Runs);
+        Assert.Contains(worker, (await platform.Scheduler.GetAsync()).Workers.Select(w => w.WorkerId));
+
+        var low = await platform.SubmitAsync("low", Spec(gpus: 2));
+        await platform.Scheduler.ScheduleAsync();
+        var placed = Assert.Single((await platform.Scheduler.HeartbeatAsync(Capacity(worker, gpus: 2, cpu: 2), [])).Runs);
+        Assert.Equal((low, 2), (placed.RunId, placed.GpuIndexes.Length));
+        await platform.Run(low).MarkRunningAsync();
+
+        // A higher-priority run preempts it: the victim is no longer listed, so its worker stops it.
+        var high = await platform.SubmitAsync("high", Spec(gpus: 2, priority: 9));
+        await platform.Scheduler.ScheduleAsync();
+        Assert.Equal(RunStatus.Resuming, (await platform.Run(low).GetAsync()).Status);
+        Assert.Empty((await platform.Scheduler.HeartbeatAsync(Capacity(worker, gpus: 2, cpu: 2), [low])).Runs);
+        await platform.Run(low).MarkStoppedAsync();
+        await platform.Scheduler.ScheduleAsync();
+        Assert.Equal([high], (await platform.Scheduler.HeartbeatAsync(Capacity(worker, gpus: 2, cpu: 2), [])).Runs.Select(r => r.RunId));
+
+        // Cancelled: gone from the answer too.
+        await platform.Run(high).RequestCancelAsync("not needed");
+        var afterCancel = await platform.Scheduler.HeartbeatAsync(Capacity(worker, gpus: 2, cpu: 2), [high]);
+        Assert.DoesNotContain(afterCancel.Runs, r => r.RunId == high);
+    }
+}
