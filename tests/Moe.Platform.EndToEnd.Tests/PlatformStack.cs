@@ -21,9 +21,11 @@ public sealed class PlatformStack : IAsyncDisposable
     private readonly string _directory;
     private readonly InProcessTestCluster _cluster;
 
-    private PlatformStack(string directory, InProcessTestCluster cluster, IArtifactStore store)
+    private readonly string? _postgres;
+
+    private PlatformStack(string directory, InProcessTestCluster cluster, IArtifactStore store, string? postgres)
     {
-        (_directory, _cluster, Artifacts) = (directory, cluster, store);
+        (_directory, _cluster, Artifacts, _postgres) = (directory, cluster, store, postgres);
     }
 
     public IArtifactStore Artifacts { get; }
@@ -37,20 +39,22 @@ public sealed class PlatformStack : IAsyncDisposable
     public WorkerAgent Worker =>
         ((InProcessSiloHandle)_cluster.Silos[0]).SiloHost.Services.GetRequiredService<WorkerAgent>();
 
-    public PlatformDb NewContext() => new(PlatformDbOptions.Create(null, DatabasePath));
+    public PlatformDb NewContext() => new(PlatformDbOptions.Create(_postgres, DatabasePath));
 
-    public static async Task<PlatformStack> StartAsync(Func<string, IArtifactStore>? store = null)
+    /// <param name="store">The artifact store (given the stack's folder); a local folder by default.</param>
+    /// <param name="postgres">A PostgreSQL database for the metadata; the stack's SQLite file by default.</param>
+    public static async Task<PlatformStack> StartAsync(Func<string, IArtifactStore>? store = null, string? postgres = null)
     {
         string directory = Directory.CreateTempSubdirectory("moe-e2e-").FullName;
         string database = Path.Combine(directory, "platform.db");
-        await using (var db = new PlatformDb(PlatformDbOptions.Create(null, database))) await db.MigrateAsync();
+        await using (var db = new PlatformDb(PlatformDbOptions.Create(postgres, database))) await db.MigrateAsync();
         var artifacts = store?.Invoke(directory) ?? new LocalArtifactStore(Path.Combine(directory, "artifacts"));
 
         var builder = new InProcessTestClusterBuilder(initialSilosCount: 1);
         builder.Options.ConfigureFileLogging = false;
         builder.ConfigureSilo((_, silo) =>
         {
-            silo.Services.AddDbContextFactory<PlatformDb>(options => PlatformDbOptions.Configure(options, null, database));
+            silo.Services.AddDbContextFactory<PlatformDb>(options => PlatformDbOptions.Configure(options, postgres, database));
             silo.Services.AddSingleton(artifacts);
             silo.AddPlatformGrains();
             silo.Services.Configure<SchedulerOptions>(o =>
@@ -70,7 +74,7 @@ public sealed class PlatformStack : IAsyncDisposable
         });
         var cluster = builder.Build();
         await cluster.DeployAsync();
-        var stack = new PlatformStack(directory, cluster, artifacts);
+        var stack = new PlatformStack(directory, cluster, artifacts, postgres);
         await stack.Worker.Ready.WaitAsync(TimeSpan.FromMinutes(1));
         return stack;
     }

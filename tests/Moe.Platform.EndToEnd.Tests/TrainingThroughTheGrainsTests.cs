@@ -5,6 +5,7 @@ using Moe.Platform.Scheduling;
 using Moe.Platform.Storage.Artifacts;
 using Moe.Platform.Storage.Metadata;
 using Moe.Platform.Tests.Artifacts;
+using Moe.Platform.Tests.Metadata;
 using Moe.Platform.Worker.Tests;
 
 namespace Moe.Platform.EndToEnd.Tests;
@@ -91,4 +92,12 @@ public sealed class AzureBlobTrainingTests(TinyTrainingSetup data, AzuriteFixtur
 {
     protected override Task<PlatformStack> StartStackAsync() =>
         PlatformStack.StartAsync(_ => new AzureBlobArtifactStore(azurite.ConnectionString, $"e2e-{Guid.NewGuid():N}"));
+}
+
+/// <summary>The same run with the metadata (grain state, runs, metrics, checkpoints) in a real PostgreSQL.</summary>
+public sealed class PostgresTrainingTests(TinyTrainingSetup data, PostgresFixture postgres)
+    : TrainingThroughTheGrainsTests(data), IClassFixture<PostgresFixture>
+{
+    protected override async Task<PlatformStack> StartStackAsync() =>
+        await PlatformStack.StartAsync(postgres: await postgres.CreateDatabaseAsync(Ct));
 }

@@ -38,4 +38,24 @@ public sealed class SchedulerHeartbeatTests(PlatformCluster platform) : IClassFi
         var afterCancel = await platform.Scheduler.HeartbeatAsync(Capacity(worker, gpus: 2, cpu: 2), [high]);
         Assert.DoesNotContain(afterCancel.Runs, r => r.RunId == high);
     }
+
+    [Fact]
+    public async Task A_started_run_its_worker_no_longer_lists_is_lost_and_retried()
+    {
+        var worker = NewId("w");
+        await platform.Scheduler.HeartbeatAsync(Capacity(worker, cpu: 1), []);
+        var run = await platform.SubmitAsync("vanishing", Spec(maxRetries: 2));
+        await platform.Scheduler.ScheduleAsync();
+        await platform.Run(run).MarkRunningAsync();
+        Assert.Single((await platform.Scheduler.HeartbeatAsync(Capacity(worker, cpu: 1), [run])).Runs);
+
+        // The worker restarted: it runs nothing, although the run's process had started there.
+        var answer = await platform.Scheduler.HeartbeatAsync(Capacity(worker, cpu: 1), []);
+
+        Assert.Empty(answer.Runs);
+        var lost = await platform.Run(run).GetAsync();
+        Assert.Equal((RunStatus.Queued, 2), (lost.Status, lost.Attempt));
+        Assert.Contains("no longer runs it", lost.History.Single(t => t.To == RunStatus.Retrying).Reason);
+        Assert.Contains(run, (await platform.Scheduler.GetAsync()).Queue.Select(j => j.RunId));
+    }
 }

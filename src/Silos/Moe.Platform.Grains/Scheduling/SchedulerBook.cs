@@ -38,7 +38,7 @@ internal sealed class SchedulerBook(SchedulerState state)
 
     public void MarkStarted(string runId, DateTimeOffset at)
     {
-        if (state.Running.TryGetValue(runId, out var run)) state.Running[runId] = run with { StartedAt = at };
+        if (state.Running.TryGetValue(runId, out var run)) state.Running[runId] = run with { StartedAt = at, ProcessStarted = true };
     }
 
     public void Release(string runId)
@@ -78,6 +78,19 @@ internal sealed class SchedulerBook(SchedulerState state)
         [.. state.Running.Values.Where(r => r.WorkerId == workerId && !r.Stopping)
             .OrderBy(r => r.RunId, StringComparer.Ordinal)
             .Select(r => new AssignedRun(r.RunId, r.GpuIndexesOrEmpty, r.CpuSlots))]);
+
+    /// <summary>
+    /// Runs whose process the worker started but no longer runs (it restarted, or its report of the exit was lost):
+    /// they are taken off the books, to be reported lost.
+    /// </summary>
+    public IReadOnlyList<RunningJob> TakeVanished(string workerId, IReadOnlySet<string> runningOnWorker)
+    {
+        var vanished = state.Running.Values
+            .Where(r => r.WorkerId == workerId && r.ProcessStarted && !runningOnWorker.Contains(r.RunId))
+            .OrderBy(r => r.RunId, StringComparer.Ordinal).ToList();
+        foreach (var run in vanished) state.Running.Remove(run.RunId);
+        return vanished;
+    }
 
     /// <summary>
     /// Whether a worker reports the same devices as booked, free GPU memory aside (it moves all the time; the newest

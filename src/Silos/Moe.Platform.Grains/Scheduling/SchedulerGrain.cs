@@ -64,8 +64,15 @@ public sealed class SchedulerGrain(
         var book = Book;
         book.RegisterWorker(capacity);
         _lastSeen[capacity.WorkerId!] = time.GetUtcNow();
+        var vanished = book.TakeVanished(capacity.WorkerId!, runningRunIds.IsDefault ? new HashSet<string>() : [.. runningRunIds]);
         // Saved only when something changed: a heartbeat a second per worker must not be a database write each.
-        if (known is null || !SchedulerBook.SameCapacity(known, state.State.Workers[capacity.WorkerId!])) await SaveAsync();
+        if (known is null || vanished.Count > 0 || !SchedulerBook.SameCapacity(known, state.State.Workers[capacity.WorkerId!]))
+            await SaveAsync();
+        foreach (var job in vanished)
+        {
+            logger.LogWarning("Worker {WorkerId} no longer runs {RunId}, whose process it had started", capacity.WorkerId, job.RunId);
+            await TellRunAsync(job.RunId, run => run.ReportProcessLostAsync($"worker {capacity.WorkerId} no longer runs it"));
+        }
         return book.AssignmentOf(capacity.WorkerId!);
     }
 
