@@ -2,6 +2,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Moe.Platform.Grains;
+using Moe.Platform.Scheduling;
 using Moe.Platform.Storage.Artifacts;
 using Moe.Platform.Storage.Metadata;
 using Orleans.TestingHost;
@@ -47,6 +48,7 @@ public class DatabaseCluster : IAsyncLifetime
             silo.Services.AddDbContextFactory<PlatformDb>(options => PlatformDbOptions.Configure(options, Postgres, DatabasePath));
             silo.Services.AddSingleton<IArtifactStore>(Artifacts);
             silo.AddPlatformGrains();
+            silo.Services.Configure<SchedulerOptions>(o => o.PassInterval = TimeSpan.Zero); // tests decide when to plan
         });
         _cluster = builder.Build();
         await _cluster.DeployAsync();

@@ -2,7 +2,8 @@ namespace Moe.Platform.Scheduling;
 
 /// <summary>
 /// Says why a job can never fit the current workers, in the terms the user asked in ("asks for 4 GPUs, the largest
-/// worker has 2"), or null when some worker could hold it once it is empty.
+/// worker has 2"), or null when some worker could hold it once it is empty, or when there are no workers at all (the
+/// pool is starting or all its workers left: the job waits for one to join).
 /// </summary>
 internal static class UnschedulableReason
 {
@@ -10,7 +11,7 @@ internal static class UnschedulableReason
     {
         var request = job.Resources;
         if (request.Problem() is { } problem) return $"invalid request: {problem}";
-        if (workers.Count == 0) return "no workers are available";
+        if (workers.Count == 0) return null;
 
         var required = job.RequiredTagsOrEmpty;
         var tagged = workers.Where(w => w.HasTags(required)).ToList();

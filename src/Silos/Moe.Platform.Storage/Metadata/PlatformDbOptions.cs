@@ -22,7 +22,8 @@ public static class PlatformDbOptions
             string fullPath = Path.GetFullPath(sqlitePath);
             Directory.CreateDirectory(Path.GetDirectoryName(fullPath)!);
             var connection = new SqliteConnectionStringBuilder { DataSource = fullPath, Pooling = true };
-            builder.UseSqlite(connection.ToString(), sqlite => sqlite.MigrationsHistoryTable(MigrationsHistoryTable));
+            builder.UseSqlite(connection.ToString(), sqlite => sqlite.MigrationsHistoryTable(MigrationsHistoryTable))
+                .AddInterceptors(new SqliteBusyTimeout());
         }
         // Both providers' migrations live in this assembly; this picks the set of the provider in use.
         builder.ReplaceService<IMigrationsAssembly, ProviderMigrationsAssembly>();
