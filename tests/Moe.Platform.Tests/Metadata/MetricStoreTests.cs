@@ -119,4 +119,57 @@ public abstract class MetricStoreTests
         Assert.Empty((await store.QueryAsync(runId, "missing", null, null, 10, Ct)).Buckets);
         Assert.Empty((await store.QueryAsync(runId, "loss", 6000, null, 10, Ct)).Buckets);
     }
+
+    [Fact]
+    public async Task Downsampled_buckets_match_a_brute_force_over_their_steps_after_resends_and_gaps()
+    {
+        var (database, db, runId) = await RunAsync();
+        await using var _ = database;
+        await using var __ = db;
+        var store = new MetricStore(db);
+        var truth = new SortedDictionary<long, double>();
+        var random = new Random(7);
+        async Task SendAsync(IEnumerable<long> steps, Func<long, double> value)
+        {
+            var batch = steps.Select(s => new MetricPoint(s, "loss", value(s))).ToList();
+            foreach (var p in batch) truth[p.Step] = p.Value;
+            await store.AppendAsync(runId, batch, Ct);
+        }
+        // In trainer-sized batches; a resumed stretch re-sends steps with other values (one a spike, one NaN); a gap.
+        for (long start = 0; start < 30_000; start += 500)
+            await SendAsync(Enumerable.Range(0, 500).Select(i => start + i).Where(s => s is < 12_000 or > 12_900), _ => random.NextDouble());
+        await SendAsync(Enumerable.Range(20_000, 1_500).Select(i => (long)i), s => s == 20_777 ? 500 : s == 20_001 ? double.NaN : -random.NextDouble());
+
+        foreach (var (from, to, maxPoints) in new (long?, long?, int)[] { (null, null, 1000), (null, null, 97), (123, 29_876, 300), (19_990, 21_600, 40), (5, 25_005, 7) })
+        {
+            var curve = await store.QueryAsync(runId, "loss", from, to, maxPoints, Ct);
+            var expected = truth.Where(p => p.Key >= (from ?? long.MinValue) && p.Key <= (to ?? long.MaxValue)).ToList();
+            Assert.True(curve.Downsampled);
+            Assert.InRange(curve.Buckets.Count, 1, maxPoints);
+            Assert.Equal(expected.Count, curve.Buckets.Sum(b => b.Count));
+            Assert.Equal((expected[0].Key, expected[^1].Key), (curve.Buckets[0].FirstStep, curve.Buckets[^1].LastStep));
+            Assert.True(curve.Buckets.Zip(curve.Buckets.Skip(1)).All(p => p.First.LastStep < p.Second.FirstStep));
+            foreach (var bucket in curve.Buckets)
+            {
+                var inside = expected.Where(p => p.Key >= bucket.FirstStep && p.Key <= bucket.LastStep).ToList();
+                var finite = inside.Select(p => p.Value).Where(double.IsFinite).ToList();
+                Assert.Equal(inside.Count, bucket.Count);
+                Assert.Equal((inside[0].Key, inside[^1].Key), (bucket.FirstStep, bucket.LastStep));
+                Assert.Equal(finite.Min(), bucket.Min, 12);
+                Assert.Equal(finite.Max(), bucket.Max, 12);
+                Assert.Equal(inside[^1].Value, bucket.Last, 12);
+            }
+        }
+        Assert.Equal(500, (await store.QueryAsync(runId, "loss", null, null, 1000, Ct)).Buckets.Max(b => b.Max));
+    }
+
+    [Fact]
+    public async Task Negative_steps_are_refused()
+    {
+        var (database, db, runId) = await RunAsync();
+        await using var _ = database;
+        await using var __ = db;
+        var refused = await Assert.ThrowsAsync<PlatformException>(() => new MetricStore(db).AppendAsync(runId, [new(-1, "loss", 1)], Ct));
+        Assert.Equal("metric.step", refused.Field);
+    }
 }

@@ -20,3 +20,21 @@ public class MetricSample
     public double? Value { get; set; }
     public DateTime RecordedAt { get; set; }
 }
+
+/// <summary>
+/// Min, max, last and count of a series over one bucket of 10^<see cref="Level"/> steps (bucket = step / 10^level),
+/// kept by <see cref="MetricStore"/> as points arrive, so a downsampled query reads about as many rows as it returns
+/// whatever the series' length.
+/// </summary>
+public class MetricRollup
+{
+    public long SeriesId { get; set; }
+    public int Level { get; set; }
+    public long Bucket { get; set; }
+    public long FirstStep { get; set; }
+    public long LastStep { get; set; }
+    public double? MinValue { get; set; }
+    public double? MaxValue { get; set; }
+    public double? LastValue { get; set; }
+    public long Count { get; set; }
+}

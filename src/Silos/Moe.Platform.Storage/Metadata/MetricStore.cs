@@ -24,6 +24,7 @@ public sealed class MetricStore(PlatformDb db)
         {
             if (string.IsNullOrEmpty(point.Name) || point.Name.Length > MaxNameLength)
                 throw new PlatformException("metric.name", $"must be 1 to {MaxNameLength} characters, got '{point.Name}'");
+            if (point.Step < 0) throw new PlatformException("metric.step", $"must be 0 or more, got {point.Step}");
             latest[(point.Name, point.Step)] = point.Value;
         }
         if (latest.Count == 0) return 0;
@@ -36,6 +37,12 @@ public sealed class MetricStore(PlatformDb db)
         var dbTransaction = db.Database.CurrentTransaction!.GetDbTransaction();
         if (db.IsPostgres) await MetricUpsert.PostgresAsync(connection, dbTransaction, rows, DateTime.UtcNow, cancellationToken);
         else await MetricUpsert.SqliteAsync(connection, dbTransaction, rows, DateTime.UtcNow, cancellationToken);
+        // The rollups of the touched step range, in one statement per level for all series sharing that range (a
+        // trainer's batch: every metric over the same steps).
+        foreach (var range in rows.GroupBy(r => r.SeriesId)
+                     .Select(g => (Series: g.Key, From: g.Min(r => r.Step), To: g.Max(r => r.Step)))
+                     .GroupBy(s => (s.From, s.To)))
+            await MetricRollups.UpdateAsync(connection, dbTransaction, [.. range.Select(s => s.Series)], range.Key.From, range.Key.To, cancellationToken);
         if (owned != null) await owned.CommitAsync(cancellationToken);
         return rows.Count;
     }
@@ -65,14 +72,51 @@ public sealed class MetricStore(PlatformDb db)
             if (raw.Count <= maxPoints) return new MetricCurve(name, false, raw);
             long first = raw[0].FirstStep;
             long last = await MaxStepAsync(seriesId.Value, from, to, cancellationToken);
-            var buckets = await ReadBucketsAsync(seriesId.Value, first, last, maxPoints, cancellationToken);
-            return new MetricCurve(name, true, buckets);
+            return new MetricCurve(name, true, await DownsampleAsync(seriesId.Value, first, last, maxPoints, cancellationToken));
         }
         finally
         {
             await db.Database.CloseConnectionAsync();
         }
     }
+
+    /// <summary>
+    /// At most <paramref name="maxPoints"/> buckets of about equal step width over first..last, assembled from the
+    /// coarsest rollup level whose buckets are no wider than that (at most ten rows per returned bucket) plus the raw
+    /// points of the two partial buckets at the range's ends; short spans are grouped from the raw points directly.
+    /// </summary>
+    async Task<List<MetricBucket>> DownsampleAsync(long seriesId, long first, long last, int maxPoints, CancellationToken cancellationToken)
+    {
+        long span = last - first + 1;
+        int level = Math.Min(MetricRollups.MaxLevel, (int)Math.Floor(Math.Log10((double)span / maxPoints) + 1e-9));
+        if (level < 1) return await ReadBucketsAsync(seriesId, first, last, maxPoints, cancellationToken);
+
+        long width = MetricRollups.Width(level);
+        long innerFirst = (first + width - 1) / width, innerLast = (last + 1) / width - 1; // buckets wholly inside the range
+        var units = new List<MetricBucket>();
+        if (first < innerFirst * width) units.AddRange(await ReadBucketsAsync(seriesId, first, innerFirst * width - 1, 1, cancellationToken));
+        units.AddRange(await MetricRollups.ReadAsync(db.Database.GetDbConnection(), db.Database.CurrentTransaction?.GetDbTransaction(),
+            seriesId, level, innerFirst, innerLast, cancellationToken));
+        if ((innerLast + 1) * width <= last) units.AddRange(await ReadBucketsAsync(seriesId, (innerLast + 1) * width, last, 1, cancellationToken));
+
+        // Same grouping as the raw query: unit u joins bucket (u.first - first) * maxPoints / span.
+        var buckets = new List<MetricBucket>(maxPoints);
+        long current = -1;
+        foreach (var unit in units)
+        {
+            long bucket = (unit.FirstStep - first) * maxPoints / span;
+            if (bucket != current || buckets.Count == 0) buckets.Add(unit);
+            else buckets[^1] = Merge(buckets[^1], unit);
+            current = bucket;
+        }
+        return buckets;
+    }
+
+    /// <summary>Two adjacent buckets as one; NaN (no finite value) loses to any number.</summary>
+    static MetricBucket Merge(MetricBucket a, MetricBucket b) => new(a.FirstStep, b.LastStep,
+        double.IsNaN(a.Min) ? b.Min : double.IsNaN(b.Min) ? a.Min : Math.Min(a.Min, b.Min),
+        double.IsNaN(a.Max) ? b.Max : double.IsNaN(b.Max) ? a.Max : Math.Max(a.Max, b.Max),
+        b.Last, a.Count + b.Count);
 
     async Task<Dictionary<string, long>> EnsureSeriesAsync(string runId, List<string> names, CancellationToken cancellationToken)
     {

@@ -5,6 +5,7 @@ static class MetricTables
 {
     public const string Series = "metric_series";
     public const string Samples = "metric_samples";
+    public const string Rollups = "metric_rollups";
     // Columns of metric_samples (snake_case of MetricSample's properties).
     public const string SeriesId = "series_id";
     public const string Step = "step";

@@ -16,6 +16,7 @@ public class PlatformDb(DbContextOptions<PlatformDb> options) : DbContext(option
     public DbSet<RunTransition> RunTransitions => Set<RunTransition>();
     public DbSet<MetricSeries> MetricSeries => Set<MetricSeries>();
     public DbSet<MetricSample> MetricSamples => Set<MetricSample>();
+    public DbSet<MetricRollup> MetricRollups => Set<MetricRollup>();
     public DbSet<Checkpoint> Checkpoints => Set<Checkpoint>();
     public DbSet<ModelVersion> ModelVersions => Set<ModelVersion>();
     public DbSet<ModelAlias> ModelAliases => Set<ModelAlias>();

@@ -72,6 +72,13 @@ static class PlatformDbModel
             e.HasOne<MetricSeries>().WithMany().HasForeignKey(x => x.SeriesId).OnDelete(DeleteBehavior.Cascade);
         });
 
+        model.Entity<MetricRollup>(e =>
+        {
+            e.ToTable(MetricTables.Rollups);
+            e.HasKey(x => new { x.SeriesId, x.Level, x.Bucket });
+            e.HasOne<MetricSeries>().WithMany().HasForeignKey(x => x.SeriesId).OnDelete(DeleteBehavior.Cascade);
+        });
+
         model.Entity<Checkpoint>(e =>
         {
             e.HasIndex(x => new { x.RunId, x.Step }).IsUnique();

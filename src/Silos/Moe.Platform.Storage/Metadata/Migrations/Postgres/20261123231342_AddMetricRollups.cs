@@ -1,0 +1,46 @@
+﻿using Microsoft.EntityFrameworkCore.Migrations;
+
+#nullable disable
+
+namespace Moe.Platform.Storage.Metadata.Migrations.Postgres
+{
+    /// <inheritdoc />
+    public partial class AddMetricRollups : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.CreateTable(
+                name: "metric_rollups",
+                columns: table => new
+                {
+                    series_id = table.Column<long>(type: "bigint", nullable: false),
+                    level = table.Column<int>(type: "integer", nullable: false),
+                    bucket = table.Column<long>(type: "bigint", nullable: false),
+                    first_step = table.Column<long>(type: "bigint", nullable: false),
+                    last_step = table.Column<long>(type: "bigint", nullable: false),
+                    min_value = table.Column<double>(type: "double precision", nullable: true),
+                    max_value = table.Column<double>(type: "double precision", nullable: true),
+                    last_value = table.Column<double>(type: "double precision", nullable: true),
+                    count = table.Column<long>(type: "bigint", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_metric_rollups", x => new { x.series_id, x.level, x.bucket });
+                    table.ForeignKey(
+                        name: "FK_metric_rollups_metric_series_series_id",
+                        column: x => x.series_id,
+                        principalTable: "metric_series",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropTable(
+                name: "metric_rollups");
+        }
+    }
+}
