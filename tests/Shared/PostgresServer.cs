@@ -3,11 +3,10 @@ using System.Net;
 using System.Net.Sockets;
 using Npgsql;
 
-namespace Moe.PlatformBench;
+namespace Moe.Platform.Testing;
 
 /// <summary>
-/// A throwaway PostgreSQL server for the benchmarks, from Debian's server binaries (the same approach as the tests'
-/// PostgresFixture, without xunit): initdb in a temp dir, started on a free port with its unix socket in that dir,
+/// A throwaway PostgreSQL server for tests and benchmarks (compiled into each by a link), from Debian's server binaries: initdb in a temp dir, started on a free port with its unix socket in that dir,
 /// stopped and deleted at dispose. Durable by default (fsync and synchronous_commit on, as in production, and as
 /// SQLite's WAL commits are); <c>fast</c> turns durability off like the test fixture. Under root the server runs as
 /// the 'postgres' user via runuser (PostgreSQL refuses to run as root).
@@ -40,7 +39,7 @@ public sealed class PostgresServer : IAsyncDisposable
     {
         _binaries = FindBinaries() ?? throw new InvalidOperationException(
             "PostgreSQL server binaries (/usr/lib/postgresql/*/bin/initdb and pg_ctl) are missing: run ./platform setup");
-        _root = Directory.CreateTempSubdirectory("moe-bench-pg-").FullName;
+        _root = Directory.CreateTempSubdirectory("moe-pg-").FullName;
         if (Environment.IsPrivilegedProcess)
         {
             _runAs = "postgres";
