@@ -10,29 +10,25 @@ namespace Moe.PlatformBench;
 /// </summary>
 public static class QueryExplain
 {
-    public static async Task PrintAsync(BenchDatabase database, string runId, long zoomFrom, long zoomTo, int maxPoints)
+    public static async Task PrintAsync(BenchDatabase database, string runId, long first, long last, int maxPoints)
     {
         await using var db = database.NewContext();
         long series = await db.MetricSeries.Where(s => s.RunId == runId && s.Name == "loss").Select(s => s.Id).SingleAsync();
-        long lastStep = await db.MetricSamples.Where(s => s.SeriesId == series).MaxAsync(s => s.Step);
         await db.Database.OpenConnectionAsync();
-        foreach (var (label, first, last) in new[] { ("whole run", 0L, lastStep), ("narrow zoom", zoomFrom, zoomTo) })
-        {
-            string sql = $"""
-                SELECT g.first_step, g.last_step, g.min_value, g.max_value, s.value, g.n
-                FROM (SELECT (step - {first}) * {maxPoints} / {last - first + 1} AS bucket, MIN(step) AS first_step, MAX(step) AS last_step,
-                             MIN(value) AS min_value, MAX(value) AS max_value, COUNT(*) AS n
-                      FROM metric_samples WHERE series_id = {series} AND step >= {first} AND step <= {last}
-                      GROUP BY 1) g
-                JOIN metric_samples s ON s.series_id = {series} AND s.step = g.last_step
-                ORDER BY g.bucket
-                """;
-            await using var command = db.Database.GetDbConnection().CreateCommand();
-            command.CommandText = (database.Backend == Backend.Postgres ? "EXPLAIN (ANALYZE, BUFFERS) " : "EXPLAIN QUERY PLAN ") + sql;
-            await using var reader = await command.ExecuteReaderAsync();
-            Console.WriteLine($"--- {database.Label}, bucket query, {label} ({first}..{last} -> {maxPoints}):");
-            while (await reader.ReadAsync())
-                Console.WriteLine("    " + string.Join(" | ", Enumerable.Range(0, reader.FieldCount).Select(i => reader.GetValue(i)?.ToString())));
-        }
+        string sql = $"""
+            SELECT g.first_step, g.last_step, g.min_value, g.max_value, s.value, g.n
+            FROM (SELECT (step - {first}) * {maxPoints} / {last - first + 1} AS bucket, MIN(step) AS first_step, MAX(step) AS last_step,
+                         MIN(value) AS min_value, MAX(value) AS max_value, COUNT(*) AS n
+                  FROM metric_samples WHERE series_id = {series} AND step >= {first} AND step <= {last}
+                  GROUP BY 1) g
+            JOIN metric_samples s ON s.series_id = {series} AND s.step = g.last_step
+            ORDER BY g.bucket
+            """;
+        await using var command = db.Database.GetDbConnection().CreateCommand();
+        command.CommandText = (database.Backend == Backend.Postgres ? "EXPLAIN (ANALYZE, BUFFERS) " : "EXPLAIN QUERY PLAN ") + sql;
+        await using var reader = await command.ExecuteReaderAsync();
+        Console.WriteLine($"--- {database.Label}, bucket query over steps {first}..{last} -> {maxPoints}:");
+        while (await reader.ReadAsync())
+            Console.WriteLine("    " + string.Join(" | ", Enumerable.Range(0, reader.FieldCount).Select(i => reader.GetValue(i)?.ToString())));
     }
 }

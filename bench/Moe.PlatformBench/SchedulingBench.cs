@@ -235,7 +235,7 @@ public static class SchedulingBench
         table.Note("Pure planner's share of the first pass: " + string.Join(", ", backends.Select(b =>
             $"{BenchContext.Label(b)} {Stats.F(100 * Stats.Median(results[(mode, b)].Select(d => d.PlanMs)) / Stats.Median(results[(mode, b)].Select(d => d.FirstPassMs)))}%")) +
             $"; the scheduler's persisted state with {n} queued: " + string.Join(", ", backends.Where(b => stateKiB.ContainsKey((mode, b)))
-                .Select(b => $"{BenchContext.Label(b)} {stateKiB[(mode, b)]:N0} KiB of JSON")) + ", rewritten whole on every change.");
+                .Select(b => $"{BenchContext.Label(b)} {stateKiB[(mode, b)]:N0} KiB of JSON")) + ", rewritten whole on every (coalesced) write.");
         return table;
     }
 

@@ -172,7 +172,7 @@ public sealed class MetricStore(PlatformDb db)
                          MIN({Value}) AS min_value, MAX({Value}) AS max_value, COUNT(*) AS n
                   FROM {Samples} WHERE {SeriesId} = @series AND {Step} >= @first AND {Step} <= @last
                   GROUP BY 1) g
-            JOIN {Samples} s ON s.{SeriesId} = @series AND s.{Step} = g.last_step
+            JOIN {Samples} s ON s.{SeriesId} = @series AND s.{Step} = g.last_step AND s.{Step} >= @first AND s.{Step} <= @last
             ORDER BY g.bucket
             """,
             ("@series", seriesId), ("@first", first), ("@last", last), ("@buckets", (long)maxPoints), ("@span", last - first + 1));
