@@ -77,8 +77,9 @@ public sealed class RunWorkspace(IGrainFactory grains, IArtifactStore store, Tra
             {
                 try
                 {
+                    // Shards and content hash are checked by the download itself; the tokenizer is what it leaves.
                     await DatasetLayout.DownloadVerifiedAsync(store, version.ArtifactPrefix, version.ContentHash ?? "", temporary, cancellationToken);
-                    if (TryVerify(temporary, version) is { } problem) throw new InvalidDataException(problem);
+                    if (TokenizerProblem(temporary, version) is { } problem) throw new InvalidDataException(problem);
                 }
                 catch (InvalidDataException e)
                 {
@@ -108,17 +109,23 @@ public sealed class RunWorkspace(IGrainFactory grains, IArtifactStore store, Tra
             var manifest = TokenDataset.Verify(folder);
             if (manifest.ContentHash != version.ContentHash)
                 return $"content hash {manifest.ContentHash}, registered {version.ContentHash}";
-            var tokenizer = Path.Combine(folder, DatasetLayout.TokenizerFileName);
-            if (!File.Exists(tokenizer)) return "tokenizer.json is missing";
-            var tokenizerHash = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(tokenizer)));
-            if (version.TokenizerSha256 is { } expected && !string.Equals(tokenizerHash, expected, StringComparison.OrdinalIgnoreCase))
-                return $"tokenizer SHA-256 {tokenizerHash}, registered {expected}";
-            return null;
+            return TokenizerProblem(folder, version);
         }
         catch (Exception e) when (e is InvalidDataException or IOException or System.Text.Json.JsonException)
         {
             return e.Message;
         }
+    }
+
+    /// <summary>Null when the folder's tokenizer.json is the one the version was prepared with; else why not.</summary>
+    private static string? TokenizerProblem(string folder, DatasetVersionSnapshot version)
+    {
+        var tokenizer = Path.Combine(folder, DatasetLayout.TokenizerFileName);
+        if (!File.Exists(tokenizer)) return "tokenizer.json is missing";
+        var tokenizerHash = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(tokenizer)));
+        if (version.TokenizerSha256 is { } expected && !string.Equals(tokenizerHash, expected, StringComparison.OrdinalIgnoreCase))
+            return $"tokenizer SHA-256 {tokenizerHash}, registered {expected}";
+        return null;
     }
 
     /// <summary>
