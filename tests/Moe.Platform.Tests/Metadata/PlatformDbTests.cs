@@ -167,7 +167,7 @@ public abstract class PlatformDbTests
                 Versions = [new DatasetVersion { DatasetId = "brown", Version = 1, ArtifactPrefix = "datasets/brown/v1", Status = DatasetVersionStatus.Ready,
                     ContentHash = "c0ffee", TokenCount = 1_000_000, VocabularyHash = "beef" }],
             },
-            new Evaluation { RunId = run.Id, Name = "hellaswag", ResultsJson = """{"accuracy": 0.31}""" },
+            new Evaluation { ProjectId = Project.DefaultId, RunId = run.Id, Name = "hellaswag", ResultsJson = """{"accuracy": 0.31}""" },
             new GrainState { GrainType = "run", GrainId = "r1", StateJson = "{\"a\":1}" });
         await db.SaveChangesAsync(Ct);
         return new SeedIds(run.Id, checkpoint.Id);

@@ -48,6 +48,12 @@ public interface IRunGrain : IGrainWithStringKey
     /// <summary>A non-retryable error (Running -> Failed).</summary>
     Task<RunSnapshot> MarkFailedAsync(string reason);
 
+    /// <summary>
+    /// Queues a Failed or Cancelled run again (a new attempt with a fresh retry allowance); the worker continues from its
+    /// newest recorded checkpoint. Refused (409) in any other status or when the experiment is deleted.
+    /// </summary>
+    Task<RunSnapshot> ResumeAsync(string reason);
+
     /// <summary>Cancels a run that has not ended.</summary>
     Task<RunSnapshot> RequestCancelAsync(string reason);
 

@@ -8,15 +8,15 @@ namespace Moe.Platform.Serialization;
 // The remote stack trace is not carried; the message and the typed properties are.
 
 [GenerateSerializer, Immutable]
-internal readonly record struct PlatformExceptionSurrogate(string Field, string Problem);
+internal readonly record struct PlatformExceptionSurrogate(string Field, string Problem, PlatformErrorKind Kind);
 
 [RegisterConverter]
 internal sealed class PlatformExceptionConverter : IConverter<PlatformException, PlatformExceptionSurrogate>
 {
     public PlatformException ConvertFromSurrogate(in PlatformExceptionSurrogate surrogate) =>
-        new(surrogate.Field, surrogate.Problem);
+        new(surrogate.Field, surrogate.Problem, surrogate.Kind);
 
-    public PlatformExceptionSurrogate ConvertToSurrogate(in PlatformException value) => new(value.Field, value.Problem);
+    public PlatformExceptionSurrogate ConvertToSurrogate(in PlatformException value) => new(value.Field, value.Problem, value.Kind);
 }
 
 [GenerateSerializer, Immutable]

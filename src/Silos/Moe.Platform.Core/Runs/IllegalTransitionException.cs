@@ -4,7 +4,7 @@ namespace Moe.Platform.Runs;
 public sealed class IllegalTransitionException(RunStatus from, RunStatus to, string? detail = null)
     : PlatformException("status", detail is null
         ? $"a run cannot go from {from} to {to}"
-        : $"a run cannot go from {from} to {to}: {detail}")
+        : $"a run cannot go from {from} to {to}: {detail}", PlatformErrorKind.Conflict)
 {
     public RunStatus From { get; } = from;
     public RunStatus To { get; } = to;

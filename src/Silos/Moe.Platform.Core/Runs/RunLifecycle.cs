@@ -23,10 +23,13 @@ public sealed class RunLifecycle
     {
         if (state.MaxRetries < 0)
             throw new PlatformException("max_retries", $"must be 0 or more, got {state.MaxRetries}");
-        if (state.Attempt < 1 || state.Attempt - 1 > state.MaxRetries)
-            throw new PlatformException("attempt",
-                $"must be between 1 and {state.MaxRetries + 1} (max_retries + 1), got {state.Attempt}");
         var history = state.History.IsDefault ? [] : state.History;
+        int expectedAttempt = 1 + history.Count(t => t.To == RunStatus.Retrying || IsResume(t));
+        if (state.Attempt != expectedAttempt)
+            throw new PlatformException("attempt",
+                $"must be {expectedAttempt} (1 + retries + resumes in the history), got {state.Attempt}");
+        if (RetriesSinceResume(history) > state.MaxRetries)
+            throw new PlatformException("history", $"has more retries since the last resume than max_retries ({state.MaxRetries})");
         if (history.Length > 0 && history[^1].To != state.Status)
             throw new PlatformException("history", $"ends in {history[^1].To} but the status is {state.Status}");
         _time = time;
@@ -41,13 +44,13 @@ public sealed class RunLifecycle
 
     public RunStatus Status { get; private set; }
 
-    /// <summary>1 for the first attempt; each move to <see cref="RunStatus.Retrying"/> adds one.</summary>
+    /// <summary>1 for the first attempt; each move to <see cref="RunStatus.Retrying"/> and each resume adds one.</summary>
     public int Attempt { get; private set; }
 
     public int MaxRetries { get; }
 
-    /// <summary>Retries still allowed: a lost process with none left fails the run.</summary>
-    public int RetriesLeft => MaxRetries - (Attempt - 1);
+    /// <summary>Retries still allowed: a lost process with none left fails the run. A resume starts a fresh allowance.</summary>
+    public int RetriesLeft => MaxRetries - RetriesSinceResume(_history);
 
     public bool IsTerminal => Status.IsTerminal();
 
@@ -72,9 +75,20 @@ public sealed class RunLifecycle
         var transition = new RunTransition(Status, to, _time.GetUtcNow(), reason);
         _history.Add(transition);
         Status = to;
-        if (to == RunStatus.Retrying) Attempt++;
+        if (to == RunStatus.Retrying || IsResume(transition)) Attempt++;
         return transition;
     }
+
+    /// <summary>
+    /// A user queues a failed or cancelled run again (a new attempt with a fresh retry allowance); its worker continues
+    /// from the newest checkpoint. Refused for a run that has not ended or has succeeded.
+    /// </summary>
+    public RunTransition Resume(string reason) => Apply(RunStatus.Queued, reason);
+
+    private static bool IsResume(RunTransition t) => t.From.IsTerminal() && t.To == RunStatus.Queued;
+
+    private static int RetriesSinceResume(IEnumerable<RunTransition> history) =>
+        history.Reverse().TakeWhile(t => !IsResume(t)).Count(t => t.To == RunStatus.Retrying);
 
     /// <summary>
     /// The running process died or its worker was lost: <see cref="RunStatus.Retrying"/> while a retry is left,

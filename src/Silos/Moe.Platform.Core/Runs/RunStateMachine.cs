@@ -30,8 +30,9 @@ public static class RunStateMachine
             [RunStatus.Retrying] = [RunStatus.Queued, RunStatus.Cancelled],
             [RunStatus.Resuming] = [RunStatus.Queued, RunStatus.Cancelled],
             [RunStatus.Succeeded] = [],
-            [RunStatus.Failed] = [],
-            [RunStatus.Cancelled] = [],
+            // A user resumes a failed or cancelled run: queued again, it continues from its newest checkpoint.
+            [RunStatus.Failed] = [RunStatus.Queued],
+            [RunStatus.Cancelled] = [RunStatus.Queued],
         }.ToFrozenDictionary();
 
     /// <summary>Whether a run in <paramref name="from"/> may move to <paramref name="to"/>.</summary>

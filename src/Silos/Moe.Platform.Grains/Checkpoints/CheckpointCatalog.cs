@@ -27,7 +27,7 @@ public sealed class CheckpointCatalog
     public CheckpointRecord? Latest => _checkpoints.Count == 0 ? null : _checkpoints[^1];
 
     public CheckpointRecord Get(long step) =>
-        Find(step) ?? throw new PlatformException("step", $"checkpoint step {step} of run '{RunId}' not found");
+        Find(step) ?? throw PlatformException.NotFound("step", $"checkpoint step {step} of run '{RunId}' not found");
 
     /// <summary>
     /// Adds <paramref name="checkpoint"/> and removes what retention then deletes (possibly the new one, when it is
@@ -44,7 +44,7 @@ public sealed class CheckpointCatalog
         {
             if (string.Equals(existing.ManifestSha256, added.ManifestSha256, StringComparison.Ordinal))
                 return new CheckpointRecordOutcome(false, []);
-            throw new PlatformException("step",
+            throw PlatformException.Conflict("step",
                 $"checkpoint step {added.Step} of run '{RunId}' is already recorded with manifest {existing.ManifestSha256}, not {added.ManifestSha256}: a checkpoint never changes");
         }
 

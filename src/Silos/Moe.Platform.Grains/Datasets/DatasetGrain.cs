@@ -50,7 +50,7 @@ public sealed class DatasetGrain(
     public async Task<DatasetSnapshot> CreateAsync(string? description)
     {
         PlatformIds.Require(DatasetId, "dataset_id");
-        if (state.State.CreatedAt is not null) throw new PlatformException("dataset_id", $"dataset '{DatasetId}' already exists");
+        if (state.State.CreatedAt is not null) throw PlatformException.Conflict("dataset_id", $"dataset '{DatasetId}' already exists");
         var dataset = DatasetRecord.Create(DatasetId, description, time);
         await state.WriteOrRevertAsync(dataset.ToState());
         return dataset.Snapshot();
@@ -138,5 +138,5 @@ public sealed class DatasetGrain(
     private DatasetRecord Existing() =>
         state.State.CreatedAt is not null
             ? DatasetRecord.Restore(PlatformIds.Require(DatasetId, "dataset_id"), state.State)
-            : throw new PlatformException("dataset_id", $"dataset '{DatasetId}' not found");
+            : throw PlatformException.NotFound("dataset_id", $"dataset '{DatasetId}' not found");
 }

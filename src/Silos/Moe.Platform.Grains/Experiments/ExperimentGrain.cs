@@ -19,7 +19,7 @@ public sealed class ExperimentGrain(
         PlatformIds.Require(ExperimentId, "experiment_id");
         ArgumentNullException.ThrowIfNull(spec);
         spec.Validate();
-        if (state.State.Name is not null) throw new PlatformException("experiment_id", $"experiment '{ExperimentId}' already exists");
+        if (state.State.Name is not null) throw PlatformException.Conflict("experiment_id", $"experiment '{ExperimentId}' already exists");
         await SaveAsync(new ExperimentState
         {
             Name = spec.Name.Trim(), Description = spec.Description, Project = spec.Project, CreatedAt = time.GetUtcNow(),
@@ -58,7 +58,7 @@ public sealed class ExperimentGrain(
         if (stillActive.Count > 0)
         {
             await SaveAsync(next);
-            throw new PlatformException("experiment_id",
+            throw PlatformException.Conflict("experiment_id",
                 $"experiment '{ExperimentId}' has {stillActive.Count} run(s) that have not ended ({string.Join(", ", stillActive.Take(5))}); cancel them first");
         }
         next.DeletedAt = time.GetUtcNow();
@@ -70,7 +70,7 @@ public sealed class ExperimentGrain(
     {
         var current = Existing();
         if (current.DeletedAt is not null)
-            throw new PlatformException("experiment_id", $"experiment '{ExperimentId}' is deleted and takes no new runs");
+            throw PlatformException.Conflict("experiment_id", $"experiment '{ExperimentId}' is deleted and takes no new runs");
         if (current.ActiveRunIds.Contains(runId)) return;
         var next = current.Copy();
         next.ActiveRunIds.Add(runId);
@@ -100,7 +100,7 @@ public sealed class ExperimentGrain(
     private ExperimentState Existing() =>
         state.State.Name is not null
             ? state.State
-            : throw new PlatformException("experiment_id", $"experiment '{ExperimentId}' not found");
+            : throw PlatformException.NotFound("experiment_id", $"experiment '{ExperimentId}' not found");
 
     private Task SaveAsync(ExperimentState next) => state.WriteOrRevertAsync(next);
 

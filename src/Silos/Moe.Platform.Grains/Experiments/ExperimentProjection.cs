@@ -12,7 +12,7 @@ public sealed class ExperimentProjection : GrainStateProjection<ExperimentState>
         if (state.Name is null) return;
         // Checked here for a clear error; the unique index still guards a race between two silos.
         if (await db.Experiments.AnyAsync(e => e.Name == state.Name && e.Id != grainKey, cancellationToken))
-            throw new PlatformException("name", $"an experiment named '{state.Name}' already exists");
+            throw PlatformException.Conflict("name", $"an experiment named '{state.Name}' already exists");
         var row = await UpsertAsync(db.Experiments, grainKey, () => new Experiment { Id = grainKey, Name = state.Name }, cancellationToken);
         row.Name = state.Name;
         row.Description = state.Description;

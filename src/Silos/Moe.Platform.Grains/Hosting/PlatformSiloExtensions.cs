@@ -31,16 +31,8 @@ public static class PlatformSiloExtensions
         string dataDirectory = Path.GetFullPath(options.DataDirectory);
         var services = builder.Services;
 
-        services.AddSingleton<IArtifactStore>(_ => string.IsNullOrWhiteSpace(options.AzureBlob)
-            ? new LocalArtifactStore(Path.GetFullPath(options.ArtifactsDirectory ?? Path.Combine(dataDirectory, "artifacts")))
-            : new AzureBlobArtifactStore(options.AzureBlob, options.BlobContainer));
-        if (options.IsControl)
-        {
-            string sqlite = Path.Combine(dataDirectory, "platform.db");
-            services.AddDbContextFactory<PlatformDb>(db => PlatformDbOptions.Configure(db, options.Postgres, sqlite));
-            // Registered before the silo, so the schema is current before any grain reads its state.
-            services.AddHostedService<DatabaseMigrator>();
-        }
+        if (options.IsControl) services.AddPlatformMetadata(options);
+        else services.AddPlatformArtifacts(options);
 
         builder.UseOrleans(silo =>
         {
@@ -72,6 +64,50 @@ public static class PlatformSiloExtensions
             });
         }
         return builder;
+    }
+
+    /// <summary>
+    /// Joins a platform cluster as a client (the web app's client mode): grain calls go to the control silos through a
+    /// gateway found in Redis (or on this machine's gateway port without Redis). The metadata database and artifact store
+    /// are the cluster's own, read directly for queries and downloads.
+    /// </summary>
+    public static IHostApplicationBuilder AddPlatformClient(this IHostApplicationBuilder builder, PlatformSiloOptions? options = null)
+    {
+        options ??= builder.Configuration.ReadPlatformSiloOptions();
+        builder.Services.AddPlatformMetadata(options);
+        builder.UseOrleansClient(client =>
+        {
+            if (string.IsNullOrWhiteSpace(options.Redis)) client.UseLocalhostClustering(options.GatewayPort, options.ClusterId, options.ClusterId);
+            else
+            {
+                client.UseRedisClustering(options.Redis);
+                client.Configure<ClusterOptions>(c => (c.ClusterId, c.ServiceId) = (options.ClusterId, options.ClusterId));
+            }
+        });
+        return builder;
+    }
+
+    /// <summary>The artifact store the options name: Azure Blob Storage with a connection string, else the local folder.</summary>
+    public static IServiceCollection AddPlatformArtifacts(this IServiceCollection services, PlatformSiloOptions options)
+    {
+        string dataDirectory = Path.GetFullPath(options.DataDirectory);
+        services.AddSingleton<IArtifactStore>(_ => string.IsNullOrWhiteSpace(options.AzureBlob)
+            ? new LocalArtifactStore(Path.GetFullPath(options.ArtifactsDirectory ?? Path.Combine(dataDirectory, "artifacts")))
+            : new AzureBlobArtifactStore(options.AzureBlob, options.BlobContainer));
+        return services;
+    }
+
+    /// <summary>
+    /// The metadata database (PostgreSQL with a connection string, else SQLite under the data directory), migrated when
+    /// the host starts (before the silo, so no grain reads an old schema; EF Core serialises concurrent migrators), and
+    /// the artifact store.
+    /// </summary>
+    public static IServiceCollection AddPlatformMetadata(this IServiceCollection services, PlatformSiloOptions options)
+    {
+        string sqlite = Path.Combine(Path.GetFullPath(options.DataDirectory), "platform.db");
+        services.AddDbContextFactory<PlatformDb>(db => PlatformDbOptions.Configure(db, options.Postgres, sqlite));
+        services.AddHostedService<DatabaseMigrator>();
+        return services.AddPlatformArtifacts(options);
     }
 
     /// <summary>Creates the database or applies pending migrations when the host starts.</summary>

@@ -45,7 +45,7 @@ public sealed class ModelCatalog
 
     public ModelVersionState Get(int version) =>
         _versions.Find(v => v.Version == version)
-        ?? throw new PlatformException("version", $"version {version} of model '{Name}' not found");
+        ?? throw PlatformException.NotFound("version", $"version {version} of model '{Name}' not found");
 
     /// <summary>A version by its number ("3") or by an alias pointing at it ("production").</summary>
     public ModelVersionState Resolve(string versionOrAlias)
@@ -54,7 +54,7 @@ public sealed class ModelCatalog
         if (IsNumber(text) && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var number)) return Get(number);
         return _aliases.TryGetValue(text, out var aliased)
             ? Get(aliased)
-            : throw new PlatformException("version", $"model '{Name}' has no version or alias '{versionOrAlias}'");
+            : throw PlatformException.NotFound("version", $"model '{Name}' has no version or alias '{versionOrAlias}'");
     }
 
     /// <summary>Points <paramref name="alias"/> at <paramref name="version"/>; false when it already did.</summary>
@@ -70,7 +70,7 @@ public sealed class ModelCatalog
     public void RemoveAlias(string alias)
     {
         if (!_aliases.Remove(alias ?? ""))
-            throw new PlatformException("alias", $"model '{Name}' has no alias '{alias}'");
+            throw PlatformException.NotFound("alias", $"model '{Name}' has no alias '{alias}'");
     }
 
     /// <summary>Removes a version; refused while an alias points at it (move or remove the alias first).</summary>
@@ -79,7 +79,7 @@ public sealed class ModelCatalog
         var removed = Get(version);
         var aliases = AliasesOf(version);
         if (aliases.Length > 0)
-            throw new PlatformException("version",
+            throw PlatformException.Conflict("version",
                 $"version {version} of model '{Name}' is aliased as {string.Join(", ", aliases)}; move or remove the alias first");
         _versions.Remove(removed);
         return removed;

@@ -21,7 +21,7 @@ public sealed class RunGrain(
     public async Task<RunSnapshot> CreateAsync(RunSpec spec)
     {
         PlatformIds.Require(RunId, "run_id");
-        if (state.RecordExists) throw new PlatformException("run_id", $"run '{RunId}' already exists");
+        if (state.RecordExists) throw PlatformException.Conflict("run_id", $"run '{RunId}' already exists");
         ArgumentNullException.ThrowIfNull(spec);
         spec.Validate();
         var config = await RunConfigAdmission.AdmitAsync(spec.ConfigJson,
@@ -60,6 +60,15 @@ public sealed class RunGrain(
 
     public Task<RunSnapshot> RequestCancelAsync(string reason) => ChangeAsync(run => run.Cancel(reason));
 
+    public async Task<RunSnapshot> ResumeAsync(string reason)
+    {
+        var run = Existing();
+        var before = run.Status;
+        var notice = run.Resume(reason); // refused unless Failed or Cancelled
+        await GrainFactory.GetExperiment(run.Spec.ExperimentId).AdmitRunAsync(RunId); // refused for a deleted experiment
+        return await SaveAndNotifyAsync(run, notice, before);
+    }
+
     public Task<RunSnapshot> PreemptAsync(string reason) => ChangeAsync(run => run.Preempt(reason));
 
     public Task<RunSnapshot> MarkStoppedAsync() => ChangeAsync(run => run.Stopped());
@@ -75,7 +84,7 @@ public sealed class RunGrain(
     private RunRecord Existing() =>
         state.RecordExists && state.State.Spec is not null
             ? RunRecord.Restore(state.State, time)
-            : throw new PlatformException("run_id", $"run '{RunId}' not found: it was never created");
+            : throw PlatformException.NotFound("run_id", $"run '{RunId}' not found: it was never created");
 
     private async Task<RunSnapshot> SaveAndNotifyAsync(RunRecord run, SchedulerNotice notice, RunStatus? previousStatus)
     {

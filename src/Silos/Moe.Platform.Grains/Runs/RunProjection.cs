@@ -22,6 +22,7 @@ public sealed class RunProjection : GrainStateProjection<RunState>
         row.GpuMemoryBytes = spec.Resources.GpuMemoryBytes;
         row.CpuSlots = spec.Resources.CpuSlots;
         row.MaxRetries = spec.MaxRetries;
+        if (row.ConfigJson != spec.ConfigJson || row.TotalSteps is null) row.TotalSteps = TotalSteps(spec.ConfigJson);
         row.ConfigJson = spec.ConfigJson;
         row.Attempt = lifecycle.Attempt;
         row.CreatedAt = state.SubmittedAt.UtcDateTime;
@@ -40,8 +41,13 @@ public sealed class RunProjection : GrainStateProjection<RunState>
                 At = transition.At.UtcDateTime, Reason = transition.Reason,
             });
             if (transition.To == RunStatus.Running) row.StartedAt ??= transition.At.UtcDateTime;
+            if (transition.From.IsTerminal()) row.EndedAt = null; // resumed
             if (transition.To.IsTerminal()) row.EndedAt = transition.At.UtcDateTime;
         }
         await db.SaveChangesAsync(cancellationToken);
     }
+
+    /// <summary>The config's training.steps (admission has validated the config), for progress bars.</summary>
+    static long? TotalSteps(string configJson) =>
+        System.Text.Json.Nodes.JsonNode.Parse(configJson)?["training"]?["steps"] is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<long>(out var steps) ? steps : null;
 }

@@ -99,7 +99,7 @@ internal sealed class RunRecord
                 return Requeue($"stopped while being preempted: {reason}");
             default: // Running: Retrying or Failed; any other status throws the usual illegal-transition error
                 if (_lifecycle.ProcessLost(reason).To == RunStatus.Failed) return SchedulerNotice.Release;
-                return Requeue($"retry: attempt {_lifecycle.Attempt} of {_lifecycle.MaxRetries + 1}");
+                return Requeue($"retry: attempt {_lifecycle.Attempt}, {_lifecycle.RetriesLeft} more retries allowed");
         }
     }
 
@@ -107,6 +107,14 @@ internal sealed class RunRecord
     {
         _lifecycle.Fail(reason);
         return SchedulerNotice.Release;
+    }
+
+    /// <summary>A failed or cancelled run is queued again; it continues from its newest checkpoint.</summary>
+    public SchedulerNotice Resume(string reason)
+    {
+        _lifecycle.Resume(reason);
+        WorkerId = null;
+        return SchedulerNotice.Enqueue;
     }
 
     public SchedulerNotice Cancel(string reason)

@@ -12,8 +12,8 @@ public class Experiment
     public required string Id { get; set; }
     public required string Name { get; set; }
     public string? Description { get; set; }
-    /// <summary>Placeholder for multi-project tenancy (users and roles come with the portal).</summary>
-    public string Project { get; set; } = "default";
+    /// <summary>The <see cref="Metadata.Project"/> it belongs to (its id); who may see and change it follows from there.</summary>
+    public string Project { get; set; } = Metadata.Project.DefaultId;
     public DateTime CreatedAt { get; set; } = DateTime.UtcNow;
     public DateTime? DeletedAt { get; set; }
 

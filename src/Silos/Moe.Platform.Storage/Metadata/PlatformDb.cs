@@ -21,6 +21,13 @@ public class PlatformDb(DbContextOptions<PlatformDb> options) : DbContext(option
     public DbSet<ModelVersion> ModelVersions => Set<ModelVersion>();
     public DbSet<ModelAlias> ModelAliases => Set<ModelAlias>();
     public DbSet<Evaluation> Evaluations => Set<Evaluation>();
+    public DbSet<EvaluationSchedule> EvaluationSchedules => Set<EvaluationSchedule>();
+    public DbSet<RoutingAnalysis> RoutingAnalyses => Set<RoutingAnalysis>();
+    public DbSet<RunLogLine> RunLogs => Set<RunLogLine>();
+    public DbSet<Project> Projects => Set<Project>();
+    public DbSet<ProjectMember> ProjectMembers => Set<ProjectMember>();
+    public DbSet<User> Users => Set<User>();
+    public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
     public DbSet<GrainState> GrainStates => Set<GrainState>();
 
     public bool IsPostgres => Database.ProviderName == PlatformDbOptions.PostgresProvider;

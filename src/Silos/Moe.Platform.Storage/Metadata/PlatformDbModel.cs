@@ -18,7 +18,7 @@ static class PlatformDbModel
             e.Property(x => x.Id).HasMaxLength(Experiment.MaxIdLength);
             e.HasIndex(x => x.Name).IsUnique();
             e.Property(x => x.Name).HasMaxLength(200);
-            e.Property(x => x.Project).HasMaxLength(200);
+            e.Property(x => x.Project).HasMaxLength(Project.MaxIdLength);
         });
 
         model.Entity<Dataset>(e =>
@@ -101,26 +101,20 @@ static class PlatformDbModel
             e.HasOne(x => x.ModelVersion).WithMany().HasForeignKey(x => x.ModelVersionId).OnDelete(DeleteBehavior.Cascade);
         });
 
-        model.Entity<Evaluation>(e =>
-        {
-            e.Property(x => x.ResultsJson).HasColumnType(json);
-            e.HasIndex(x => x.RunId);
-            e.HasIndex(x => x.ModelVersionId);
-            e.HasOne<Run>().WithMany().HasForeignKey(x => x.RunId).OnDelete(DeleteBehavior.SetNull);
-            e.HasOne<ModelVersion>().WithMany().HasForeignKey(x => x.ModelVersionId).OnDelete(DeleteBehavior.SetNull);
-        });
-
         model.Entity<GrainState>(e =>
         {
             e.HasKey(x => new { x.GrainType, x.GrainId });
             e.Property(x => x.ETag).IsConcurrencyToken().HasMaxLength(64);
         });
 
+        PortalDbModel.Configure(model, json);
+
         // Foreign keys to string ids get the same length as the key they reference.
         foreach (var entity in model.Model.GetEntityTypes())
             foreach (var property in entity.GetProperties())
                 if (property.Name is "RunId" or "ExperimentId") property.SetMaxLength(Run.MaxIdLength);
                 else if (property.Name == "DatasetId") property.SetMaxLength(Dataset.MaxIdLength);
+                else if (property.Name == "ProjectId") property.SetMaxLength(Project.MaxIdLength);
 
         UseSnakeCaseNames(model);
     }

@@ -30,6 +30,8 @@ public class Run : IVersioned
     public string? WorkerId { get; set; }
     public double? BestValLoss { get; set; }
     public long? LastStep { get; set; }
+    /// <summary>The config's training.steps: how far <see cref="LastStep"/> has to go.</summary>
+    public long? TotalSteps { get; set; }
     public long Version { get; set; }
 
     public Experiment? Experiment { get; set; }

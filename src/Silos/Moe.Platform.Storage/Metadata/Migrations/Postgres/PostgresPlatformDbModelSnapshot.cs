@@ -22,6 +22,61 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Postgres
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("Moe.Platform.Storage.Metadata.ApiKey", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTime?>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("expires_at");
+
+                    b.Property<DateTime?>("LastUsedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_used_at");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("name");
+
+                    b.Property<string>("Prefix")
+                        .IsRequired()
+                        .HasMaxLength(12)
+                        .HasColumnType("character varying(12)")
+                        .HasColumnName("prefix");
+
+                    b.Property<DateTime?>("RevokedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("revoked_at");
+
+                    b.Property<string>("SecretHash")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("secret_hash");
+
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Prefix")
+                        .IsUnique();
+
+                    b.HasIndex("UserId");
+
+                    b.ToTable("api_keys");
+                });
+
             modelBuilder.Entity("Moe.Platform.Storage.Metadata.Checkpoint", b =>
                 {
                     b.Property<Guid>("Id")
@@ -175,9 +230,37 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Postgres
                         .HasColumnType("uuid")
                         .HasColumnName("id");
 
+                    b.Property<int>("Attempts")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempts");
+
+                    b.Property<long?>("CheckpointStep")
+                        .HasColumnType("bigint")
+                        .HasColumnName("checkpoint_step");
+
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
+
+                    b.Property<double?>("DropFraction")
+                        .HasColumnType("double precision")
+                        .HasColumnName("drop_fraction");
+
+                    b.Property<string>("Error")
+                        .HasColumnType("text")
+                        .HasColumnName("error");
+
+                    b.Property<double?>("ExactMatch")
+                        .HasColumnType("double precision")
+                        .HasColumnName("exact_match");
+
+                    b.Property<DateTime?>("FinishedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("finished_at");
+
+                    b.Property<double?>("MaxOverMean")
+                        .HasColumnType("double precision")
+                        .HasColumnName("max_over_mean");
 
                     b.Property<Guid?>("ModelVersionId")
                         .HasColumnType("uuid")
@@ -187,6 +270,12 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Postgres
                         .IsRequired()
                         .HasColumnType("text")
                         .HasColumnName("name");
+
+                    b.Property<string>("ProjectId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("project_id");
 
                     b.Property<string>("ResultsJson")
                         .IsRequired()
@@ -198,13 +287,125 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Postgres
                         .HasColumnType("character varying(64)")
                         .HasColumnName("run_id");
 
+                    b.Property<Guid?>("ScheduleId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("schedule_id");
+
+                    b.Property<DateTime?>("StartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("started_at");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("status");
+
+                    b.Property<string>("Trigger")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("trigger");
+
+                    b.Property<double?>("ValLoss")
+                        .HasColumnType("double precision")
+                        .HasColumnName("val_loss");
+
+                    b.Property<double?>("ValPpl")
+                        .HasColumnType("double precision")
+                        .HasColumnName("val_ppl");
+
                     b.HasKey("Id");
 
                     b.HasIndex("ModelVersionId");
 
                     b.HasIndex("RunId");
 
+                    b.HasIndex("ProjectId", "CreatedAt");
+
+                    b.HasIndex("ScheduleId", "CreatedAt");
+
                     b.ToTable("evaluations");
+                });
+
+            modelBuilder.Entity("Moe.Platform.Storage.Metadata.EvaluationSchedule", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<int>("ArithmeticProblems")
+                        .HasColumnType("integer")
+                        .HasColumnName("arithmetic_problems");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<Guid?>("CreatedBy")
+                        .HasColumnType("uuid")
+                        .HasColumnName("created_by");
+
+                    b.Property<string>("Cron")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("cron");
+
+                    b.Property<string>("DatasetId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("dataset_id");
+
+                    b.Property<int?>("DatasetVersion")
+                        .HasColumnType("integer")
+                        .HasColumnName("dataset_version");
+
+                    b.Property<bool>("Enabled")
+                        .HasColumnType("boolean")
+                        .HasColumnName("enabled");
+
+                    b.Property<DateTime?>("LastRunAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_run_at");
+
+                    b.Property<string>("ModelName")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("model_name");
+
+                    b.Property<string>("ModelVersion")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("model_version");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("name");
+
+                    b.Property<string>("ProjectId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("project_id");
+
+                    b.Property<string>("RunId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("run_id");
+
+                    b.Property<int>("Windows")
+                        .HasColumnType("integer")
+                        .HasColumnName("windows");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ProjectId");
+
+                    b.ToTable("evaluation_schedules");
                 });
 
             modelBuilder.Entity("Moe.Platform.Storage.Metadata.Experiment", b =>
@@ -234,14 +435,16 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Postgres
 
                     b.Property<string>("Project")
                         .IsRequired()
-                        .HasMaxLength(200)
-                        .HasColumnType("character varying(200)")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
                         .HasColumnName("project");
 
                     b.HasKey("Id");
 
                     b.HasIndex("Name")
                         .IsUnique();
+
+                    b.HasIndex("Project");
 
                     b.ToTable("experiments");
                 });
@@ -438,6 +641,149 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Postgres
                     b.ToTable("model_versions");
                 });
 
+            modelBuilder.Entity("Moe.Platform.Storage.Metadata.Project", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("id");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Description")
+                        .HasColumnType("text")
+                        .HasColumnName("description");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("name");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("projects");
+
+                    b.HasData(
+                        new
+                        {
+                            Id = "default",
+                            CreatedAt = new DateTime(2026, 11, 24, 0, 0, 0, 0, DateTimeKind.Utc),
+                            Description = "Runs launched without a project",
+                            Name = "Default"
+                        });
+                });
+
+            modelBuilder.Entity("Moe.Platform.Storage.Metadata.ProjectMember", b =>
+                {
+                    b.Property<string>("ProjectId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("project_id");
+
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("user_id");
+
+                    b.Property<DateTime>("AddedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("added_at");
+
+                    b.Property<string>("Role")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("role");
+
+                    b.HasKey("ProjectId", "UserId");
+
+                    b.HasIndex("UserId");
+
+                    b.ToTable("project_members");
+                });
+
+            modelBuilder.Entity("Moe.Platform.Storage.Metadata.RoutingAnalysis", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempts");
+
+                    b.Property<long>("CheckpointStep")
+                        .HasColumnType("bigint")
+                        .HasColumnName("checkpoint_step");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("DatasetId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("dataset_id");
+
+                    b.Property<int>("DatasetVersion")
+                        .HasColumnType("integer")
+                        .HasColumnName("dataset_version");
+
+                    b.Property<string>("Error")
+                        .HasColumnType("text")
+                        .HasColumnName("error");
+
+                    b.Property<DateTime?>("FinishedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("finished_at");
+
+                    b.Property<int>("MaxDocuments")
+                        .HasColumnType("integer")
+                        .HasColumnName("max_documents");
+
+                    b.Property<string>("ProjectId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("project_id");
+
+                    b.Property<Guid?>("RequestedBy")
+                        .HasColumnType("uuid")
+                        .HasColumnName("requested_by");
+
+                    b.Property<string>("ResultsJson")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("results_json");
+
+                    b.Property<string>("RunId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("run_id");
+
+                    b.Property<DateTime?>("StartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("started_at");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("status");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ProjectId");
+
+                    b.HasIndex("RunId", "CheckpointStep");
+
+                    b.ToTable("routing_analyses");
+                });
+
             modelBuilder.Entity("Moe.Platform.Storage.Metadata.Run", b =>
                 {
                     b.Property<string>("Id")
@@ -512,6 +858,10 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Postgres
                         .HasColumnType("character varying(40)")
                         .HasColumnName("status");
 
+                    b.Property<long?>("TotalSteps")
+                        .HasColumnType("bigint")
+                        .HasColumnName("total_steps");
+
                     b.Property<long>("Version")
                         .IsConcurrencyToken()
                         .HasColumnType("bigint")
@@ -528,6 +878,47 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Postgres
                     b.HasIndex("Status", "Priority");
 
                     b.ToTable("runs");
+                });
+
+            modelBuilder.Entity("Moe.Platform.Storage.Metadata.RunLogLine", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTime>("At")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("at");
+
+                    b.Property<int>("Attempt")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempt");
+
+                    b.Property<string>("Line")
+                        .IsRequired()
+                        .HasMaxLength(4000)
+                        .HasColumnType("character varying(4000)")
+                        .HasColumnName("line");
+
+                    b.Property<string>("RunId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("run_id");
+
+                    b.Property<long>("Sequence")
+                        .HasColumnType("bigint")
+                        .HasColumnName("sequence");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("RunId", "Sequence")
+                        .IsUnique();
+
+                    b.ToTable("run_logs", (string)null);
                 });
 
             modelBuilder.Entity("Moe.Platform.Storage.Metadata.RunTransition", b =>
@@ -577,6 +968,65 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Postgres
                     b.ToTable("run_transitions");
                 });
 
+            modelBuilder.Entity("Moe.Platform.Storage.Metadata.User", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTime?>("DisabledAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("disabled_at");
+
+                    b.Property<string>("DisplayName")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("display_name");
+
+                    b.Property<bool>("IsAdmin")
+                        .HasColumnType("boolean")
+                        .HasColumnName("is_admin");
+
+                    b.Property<DateTime?>("LastSignInAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_sign_in_at");
+
+                    b.Property<string>("PasswordHash")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("password_hash");
+
+                    b.Property<string>("UserName")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("user_name");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("UserName")
+                        .IsUnique();
+
+                    b.ToTable("users");
+                });
+
+            modelBuilder.Entity("Moe.Platform.Storage.Metadata.ApiKey", b =>
+                {
+                    b.HasOne("Moe.Platform.Storage.Metadata.User", "User")
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("User");
+                });
+
             modelBuilder.Entity("Moe.Platform.Storage.Metadata.Checkpoint", b =>
                 {
                     b.HasOne("Moe.Platform.Storage.Metadata.Run", null)
@@ -604,10 +1054,39 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Postgres
                         .HasForeignKey("ModelVersionId")
                         .OnDelete(DeleteBehavior.SetNull);
 
+                    b.HasOne("Moe.Platform.Storage.Metadata.Project", null)
+                        .WithMany()
+                        .HasForeignKey("ProjectId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
                     b.HasOne("Moe.Platform.Storage.Metadata.Run", null)
                         .WithMany()
                         .HasForeignKey("RunId")
                         .OnDelete(DeleteBehavior.SetNull);
+
+                    b.HasOne("Moe.Platform.Storage.Metadata.EvaluationSchedule", null)
+                        .WithMany()
+                        .HasForeignKey("ScheduleId")
+                        .OnDelete(DeleteBehavior.SetNull);
+                });
+
+            modelBuilder.Entity("Moe.Platform.Storage.Metadata.EvaluationSchedule", b =>
+                {
+                    b.HasOne("Moe.Platform.Storage.Metadata.Project", null)
+                        .WithMany()
+                        .HasForeignKey("ProjectId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Moe.Platform.Storage.Metadata.Experiment", b =>
+                {
+                    b.HasOne("Moe.Platform.Storage.Metadata.Project", null)
+                        .WithMany()
+                        .HasForeignKey("Project")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Moe.Platform.Storage.Metadata.MetricRollup", b =>
@@ -659,6 +1138,38 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Postgres
                     b.Navigation("Checkpoint");
                 });
 
+            modelBuilder.Entity("Moe.Platform.Storage.Metadata.ProjectMember", b =>
+                {
+                    b.HasOne("Moe.Platform.Storage.Metadata.Project", null)
+                        .WithMany("Members")
+                        .HasForeignKey("ProjectId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("Moe.Platform.Storage.Metadata.User", "User")
+                        .WithMany("Memberships")
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("User");
+                });
+
+            modelBuilder.Entity("Moe.Platform.Storage.Metadata.RoutingAnalysis", b =>
+                {
+                    b.HasOne("Moe.Platform.Storage.Metadata.Project", null)
+                        .WithMany()
+                        .HasForeignKey("ProjectId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("Moe.Platform.Storage.Metadata.Run", null)
+                        .WithMany()
+                        .HasForeignKey("RunId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("Moe.Platform.Storage.Metadata.Run", b =>
                 {
                     b.HasOne("Moe.Platform.Storage.Metadata.Experiment", "Experiment")
@@ -668,6 +1179,15 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Postgres
                         .IsRequired();
 
                     b.Navigation("Experiment");
+                });
+
+            modelBuilder.Entity("Moe.Platform.Storage.Metadata.RunLogLine", b =>
+                {
+                    b.HasOne("Moe.Platform.Storage.Metadata.Run", null)
+                        .WithMany()
+                        .HasForeignKey("RunId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Moe.Platform.Storage.Metadata.RunTransition", b =>
@@ -694,11 +1214,21 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Postgres
                     b.Navigation("Runs");
                 });
 
+            modelBuilder.Entity("Moe.Platform.Storage.Metadata.Project", b =>
+                {
+                    b.Navigation("Members");
+                });
+
             modelBuilder.Entity("Moe.Platform.Storage.Metadata.Run", b =>
                 {
                     b.Navigation("Checkpoints");
 
                     b.Navigation("Transitions");
+                });
+
+            modelBuilder.Entity("Moe.Platform.Storage.Metadata.User", b =>
+                {
+                    b.Navigation("Memberships");
                 });
 #pragma warning restore 612, 618
         }

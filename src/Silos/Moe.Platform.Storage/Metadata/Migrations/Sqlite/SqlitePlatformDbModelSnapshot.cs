@@ -17,6 +17,61 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Sqlite
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.4");
 
+            modelBuilder.Entity("Moe.Platform.Storage.Metadata.ApiKey", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTime?>("ExpiresAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("expires_at");
+
+                    b.Property<DateTime?>("LastUsedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("last_used_at");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("name");
+
+                    b.Property<string>("Prefix")
+                        .IsRequired()
+                        .HasMaxLength(12)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("prefix");
+
+                    b.Property<DateTime?>("RevokedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("revoked_at");
+
+                    b.Property<string>("SecretHash")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("secret_hash");
+
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Prefix")
+                        .IsUnique();
+
+                    b.HasIndex("UserId");
+
+                    b.ToTable("api_keys");
+                });
+
             modelBuilder.Entity("Moe.Platform.Storage.Metadata.Checkpoint", b =>
                 {
                     b.Property<Guid>("Id")
@@ -170,9 +225,37 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("id");
 
+                    b.Property<int>("Attempts")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("attempts");
+
+                    b.Property<long?>("CheckpointStep")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("checkpoint_step");
+
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("TEXT")
                         .HasColumnName("created_at");
+
+                    b.Property<double?>("DropFraction")
+                        .HasColumnType("REAL")
+                        .HasColumnName("drop_fraction");
+
+                    b.Property<string>("Error")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("error");
+
+                    b.Property<double?>("ExactMatch")
+                        .HasColumnType("REAL")
+                        .HasColumnName("exact_match");
+
+                    b.Property<DateTime?>("FinishedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("finished_at");
+
+                    b.Property<double?>("MaxOverMean")
+                        .HasColumnType("REAL")
+                        .HasColumnName("max_over_mean");
 
                     b.Property<Guid?>("ModelVersionId")
                         .HasColumnType("TEXT")
@@ -182,6 +265,12 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Sqlite
                         .IsRequired()
                         .HasColumnType("TEXT")
                         .HasColumnName("name");
+
+                    b.Property<string>("ProjectId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("project_id");
 
                     b.Property<string>("ResultsJson")
                         .IsRequired()
@@ -193,13 +282,125 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("run_id");
 
+                    b.Property<Guid?>("ScheduleId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("schedule_id");
+
+                    b.Property<DateTime?>("StartedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("started_at");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("status");
+
+                    b.Property<string>("Trigger")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("trigger");
+
+                    b.Property<double?>("ValLoss")
+                        .HasColumnType("REAL")
+                        .HasColumnName("val_loss");
+
+                    b.Property<double?>("ValPpl")
+                        .HasColumnType("REAL")
+                        .HasColumnName("val_ppl");
+
                     b.HasKey("Id");
 
                     b.HasIndex("ModelVersionId");
 
                     b.HasIndex("RunId");
 
+                    b.HasIndex("ProjectId", "CreatedAt");
+
+                    b.HasIndex("ScheduleId", "CreatedAt");
+
                     b.ToTable("evaluations");
+                });
+
+            modelBuilder.Entity("Moe.Platform.Storage.Metadata.EvaluationSchedule", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<int>("ArithmeticProblems")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("arithmetic_problems");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<Guid?>("CreatedBy")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_by");
+
+                    b.Property<string>("Cron")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("cron");
+
+                    b.Property<string>("DatasetId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("dataset_id");
+
+                    b.Property<int?>("DatasetVersion")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("dataset_version");
+
+                    b.Property<bool>("Enabled")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("enabled");
+
+                    b.Property<DateTime?>("LastRunAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("last_run_at");
+
+                    b.Property<string>("ModelName")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("model_name");
+
+                    b.Property<string>("ModelVersion")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("model_version");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("name");
+
+                    b.Property<string>("ProjectId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("project_id");
+
+                    b.Property<string>("RunId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("run_id");
+
+                    b.Property<int>("Windows")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("windows");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ProjectId");
+
+                    b.ToTable("evaluation_schedules");
                 });
 
             modelBuilder.Entity("Moe.Platform.Storage.Metadata.Experiment", b =>
@@ -229,7 +430,7 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Sqlite
 
                     b.Property<string>("Project")
                         .IsRequired()
-                        .HasMaxLength(200)
+                        .HasMaxLength(64)
                         .HasColumnType("TEXT")
                         .HasColumnName("project");
 
@@ -237,6 +438,8 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Sqlite
 
                     b.HasIndex("Name")
                         .IsUnique();
+
+                    b.HasIndex("Project");
 
                     b.ToTable("experiments");
                 });
@@ -431,6 +634,149 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Sqlite
                     b.ToTable("model_versions");
                 });
 
+            modelBuilder.Entity("Moe.Platform.Storage.Metadata.Project", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Description")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("description");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("name");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("projects");
+
+                    b.HasData(
+                        new
+                        {
+                            Id = "default",
+                            CreatedAt = new DateTime(2026, 11, 24, 0, 0, 0, 0, DateTimeKind.Utc),
+                            Description = "Runs launched without a project",
+                            Name = "Default"
+                        });
+                });
+
+            modelBuilder.Entity("Moe.Platform.Storage.Metadata.ProjectMember", b =>
+                {
+                    b.Property<string>("ProjectId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("project_id");
+
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("user_id");
+
+                    b.Property<DateTime>("AddedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("added_at");
+
+                    b.Property<string>("Role")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("role");
+
+                    b.HasKey("ProjectId", "UserId");
+
+                    b.HasIndex("UserId");
+
+                    b.ToTable("project_members");
+                });
+
+            modelBuilder.Entity("Moe.Platform.Storage.Metadata.RoutingAnalysis", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("attempts");
+
+                    b.Property<long>("CheckpointStep")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("checkpoint_step");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("DatasetId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("dataset_id");
+
+                    b.Property<int>("DatasetVersion")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("dataset_version");
+
+                    b.Property<string>("Error")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("error");
+
+                    b.Property<DateTime?>("FinishedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("finished_at");
+
+                    b.Property<int>("MaxDocuments")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("max_documents");
+
+                    b.Property<string>("ProjectId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("project_id");
+
+                    b.Property<Guid?>("RequestedBy")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("requested_by");
+
+                    b.Property<string>("ResultsJson")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("results_json");
+
+                    b.Property<string>("RunId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("run_id");
+
+                    b.Property<DateTime?>("StartedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("started_at");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("status");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ProjectId");
+
+                    b.HasIndex("RunId", "CheckpointStep");
+
+                    b.ToTable("routing_analyses");
+                });
+
             modelBuilder.Entity("Moe.Platform.Storage.Metadata.Run", b =>
                 {
                     b.Property<string>("Id")
@@ -505,6 +851,10 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("status");
 
+                    b.Property<long?>("TotalSteps")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("total_steps");
+
                     b.Property<long>("Version")
                         .IsConcurrencyToken()
                         .HasColumnType("INTEGER")
@@ -521,6 +871,45 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Sqlite
                     b.HasIndex("Status", "Priority");
 
                     b.ToTable("runs");
+                });
+
+            modelBuilder.Entity("Moe.Platform.Storage.Metadata.RunLogLine", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<DateTime>("At")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("at");
+
+                    b.Property<int>("Attempt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("attempt");
+
+                    b.Property<string>("Line")
+                        .IsRequired()
+                        .HasMaxLength(4000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("line");
+
+                    b.Property<string>("RunId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("run_id");
+
+                    b.Property<long>("Sequence")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("sequence");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("RunId", "Sequence")
+                        .IsUnique();
+
+                    b.ToTable("run_logs", (string)null);
                 });
 
             modelBuilder.Entity("Moe.Platform.Storage.Metadata.RunTransition", b =>
@@ -568,6 +957,65 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Sqlite
                     b.ToTable("run_transitions");
                 });
 
+            modelBuilder.Entity("Moe.Platform.Storage.Metadata.User", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTime?>("DisabledAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("disabled_at");
+
+                    b.Property<string>("DisplayName")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("display_name");
+
+                    b.Property<bool>("IsAdmin")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("is_admin");
+
+                    b.Property<DateTime?>("LastSignInAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("last_sign_in_at");
+
+                    b.Property<string>("PasswordHash")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("password_hash");
+
+                    b.Property<string>("UserName")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("user_name");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("UserName")
+                        .IsUnique();
+
+                    b.ToTable("users");
+                });
+
+            modelBuilder.Entity("Moe.Platform.Storage.Metadata.ApiKey", b =>
+                {
+                    b.HasOne("Moe.Platform.Storage.Metadata.User", "User")
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("User");
+                });
+
             modelBuilder.Entity("Moe.Platform.Storage.Metadata.Checkpoint", b =>
                 {
                     b.HasOne("Moe.Platform.Storage.Metadata.Run", null)
@@ -595,10 +1043,39 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Sqlite
                         .HasForeignKey("ModelVersionId")
                         .OnDelete(DeleteBehavior.SetNull);
 
+                    b.HasOne("Moe.Platform.Storage.Metadata.Project", null)
+                        .WithMany()
+                        .HasForeignKey("ProjectId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
                     b.HasOne("Moe.Platform.Storage.Metadata.Run", null)
                         .WithMany()
                         .HasForeignKey("RunId")
                         .OnDelete(DeleteBehavior.SetNull);
+
+                    b.HasOne("Moe.Platform.Storage.Metadata.EvaluationSchedule", null)
+                        .WithMany()
+                        .HasForeignKey("ScheduleId")
+                        .OnDelete(DeleteBehavior.SetNull);
+                });
+
+            modelBuilder.Entity("Moe.Platform.Storage.Metadata.EvaluationSchedule", b =>
+                {
+                    b.HasOne("Moe.Platform.Storage.Metadata.Project", null)
+                        .WithMany()
+                        .HasForeignKey("ProjectId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Moe.Platform.Storage.Metadata.Experiment", b =>
+                {
+                    b.HasOne("Moe.Platform.Storage.Metadata.Project", null)
+                        .WithMany()
+                        .HasForeignKey("Project")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Moe.Platform.Storage.Metadata.MetricRollup", b =>
@@ -650,6 +1127,38 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Sqlite
                     b.Navigation("Checkpoint");
                 });
 
+            modelBuilder.Entity("Moe.Platform.Storage.Metadata.ProjectMember", b =>
+                {
+                    b.HasOne("Moe.Platform.Storage.Metadata.Project", null)
+                        .WithMany("Members")
+                        .HasForeignKey("ProjectId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("Moe.Platform.Storage.Metadata.User", "User")
+                        .WithMany("Memberships")
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("User");
+                });
+
+            modelBuilder.Entity("Moe.Platform.Storage.Metadata.RoutingAnalysis", b =>
+                {
+                    b.HasOne("Moe.Platform.Storage.Metadata.Project", null)
+                        .WithMany()
+                        .HasForeignKey("ProjectId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("Moe.Platform.Storage.Metadata.Run", null)
+                        .WithMany()
+                        .HasForeignKey("RunId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("Moe.Platform.Storage.Metadata.Run", b =>
                 {
                     b.HasOne("Moe.Platform.Storage.Metadata.Experiment", "Experiment")
@@ -659,6 +1168,15 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Sqlite
                         .IsRequired();
 
                     b.Navigation("Experiment");
+                });
+
+            modelBuilder.Entity("Moe.Platform.Storage.Metadata.RunLogLine", b =>
+                {
+                    b.HasOne("Moe.Platform.Storage.Metadata.Run", null)
+                        .WithMany()
+                        .HasForeignKey("RunId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Moe.Platform.Storage.Metadata.RunTransition", b =>
@@ -685,11 +1203,21 @@ namespace Moe.Platform.Storage.Metadata.Migrations.Sqlite
                     b.Navigation("Runs");
                 });
 
+            modelBuilder.Entity("Moe.Platform.Storage.Metadata.Project", b =>
+                {
+                    b.Navigation("Members");
+                });
+
             modelBuilder.Entity("Moe.Platform.Storage.Metadata.Run", b =>
                 {
                     b.Navigation("Checkpoints");
 
                     b.Navigation("Transitions");
+                });
+
+            modelBuilder.Entity("Moe.Platform.Storage.Metadata.User", b =>
+                {
+                    b.Navigation("Memberships");
                 });
 #pragma warning restore 612, 618
         }

@@ -1,0 +1,52 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+using Moe.Platform;
+using Moe.Platform.Storage.Artifacts;
+using Moe.Web.Security;
+
+namespace Moe.Web.Apis;
+
+/// <summary>
+/// Turns refusals into RFC 7807 problem details: a <see cref="PlatformException"/> becomes 400, 404 or 409 by its kind,
+/// with <c>field</c> and <c>errors: {field: [problem]}</c> naming what is wrong; a missing role 403; a malformed or
+/// oversized body 400 or 413. Anything else is a 500 without internals (logged by the framework).
+/// </summary>
+public sealed class PlatformProblems(IProblemDetailsService problems) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
+    {
+        var problem = Describe(exception);
+        if (problem is null) return false;
+        context.Response.StatusCode = problem.Status!.Value;
+        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem, Exception = exception });
+    }
+
+    public static ProblemDetails? Describe(Exception exception) => exception switch
+    {
+        PlatformException p => FieldProblem(p.Kind switch
+        {
+            PlatformErrorKind.NotFound => StatusCodes.Status404NotFound,
+            PlatformErrorKind.Conflict => StatusCodes.Status409Conflict,
+            _ => StatusCodes.Status400BadRequest,
+        }, p.Field, p.Problem),
+        ArtifactNotFoundException a => new ProblemDetails { Status = StatusCodes.Status404NotFound, Title = "Not found", Detail = a.Message },
+        AccessDeniedException d => new ProblemDetails { Status = StatusCodes.Status403Forbidden, Title = "Forbidden", Detail = d.Message },
+        BadHttpRequestException b => new ProblemDetails
+        {
+            Status = b.StatusCode, Title = b.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Request too large" : "Bad request",
+            Detail = b.InnerException is JsonException json ? $"the body is not valid JSON: {json.Message}" : b.Message,
+        },
+        JsonException json => FieldProblem(StatusCodes.Status400BadRequest, json.Path is { Length: > 1 } path ? path.TrimStart('$', '.') : "body",
+            $"the body is not valid JSON: {json.Message}"),
+        _ => null,
+    };
+
+    public static ProblemDetails FieldProblem(int status, string field, string problem) => new()
+    {
+        Status = status,
+        Title = status switch { 404 => "Not found", 409 => "Conflict", _ => "Invalid request" },
+        Detail = $"{field}: {problem}",
+        Extensions = { ["field"] = field, ["errors"] = new Dictionary<string, string[]> { [field] = [problem] } },
+    };
+}

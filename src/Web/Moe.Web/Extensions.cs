@@ -1,0 +1,147 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using Moe.Platform.Grains.Hosting;
+using Moe.Platform.Storage.Metadata;
+using Moe.Web.Apis;
+using Moe.Web.Hosting;
+using Moe.Web.Runs;
+using Moe.Web.Security;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using Scalar.AspNetCore;
+
+namespace Moe.Web;
+
+/// <summary>Wires the web app: the platform (co-hosted silo or cluster client), sign-in, the API, health and telemetry.</summary>
+public static class Extensions
+{
+    public const string CookieScheme = CookieAuthenticationDefaults.AuthenticationScheme;
+    const string PlatformScheme = "Platform";
+
+    public static WebApplicationBuilder AddPlatformWeb(this WebApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration;
+        var web = configuration.GetSection(WebOptions.Section).Get<WebOptions>() ?? new WebOptions();
+        web.Validate();
+        var platform = configuration.ReadPlatformSiloOptions();
+        var services = builder.Services;
+        services.Configure<WebOptions>(configuration.GetSection(WebOptions.Section));
+        services.AddSingleton(platform);
+        services.AddSingleton(TimeProvider.System);
+
+        ConfigureLogging(builder.Logging, web);
+        if (web.IsClient) builder.AddPlatformClient(platform);
+        else builder.AddPlatformSilo(platform);
+        // After the migrator that AddPlatformSilo/AddPlatformClient registered: the users table exists by then.
+        services.AddSingleton<UserAccounts>();
+        services.AddHostedService<AdminBootstrap>();
+
+        services.AddHttpContextAccessor();
+        services.AddScoped(sp => new ProjectAccess(sp.GetRequiredService<PlatformDb>(),
+            sp.GetRequiredService<IHttpContextAccessor>().HttpContext?.User ?? throw new InvalidOperationException("no request")));
+        services.AddSingleton<RunPresets>();
+
+        services.AddAuthentication(o => (o.DefaultScheme, o.DefaultChallengeScheme) = (PlatformScheme, PlatformScheme))
+            .AddPolicyScheme(PlatformScheme, "Cookie or API key", o => o.ForwardDefaultSelector = context =>
+                ApiKeys.FromHeaders(context.Request.Headers) is not null ? ApiKeys.Scheme : CookieScheme)
+            .AddCookie(CookieScheme, o =>
+            {
+                o.Cookie.Name = "moe.auth";
+                o.Cookie.HttpOnly = true;
+                o.Cookie.SameSite = SameSiteMode.Lax; // cross-site POSTs carry no cookie
+                o.LoginPath = "/login";
+                o.LogoutPath = "/logout";
+                o.ExpireTimeSpan = TimeSpan.FromDays(7);
+                o.SlidingExpiration = true;
+                // The API answers 401/403; only pages redirect to the sign-in form.
+                o.Events.OnRedirectToLogin = context => ApiOrRedirect(context, StatusCodes.Status401Unauthorized);
+                o.Events.OnRedirectToAccessDenied = context => ApiOrRedirect(context, StatusCodes.Status403Forbidden);
+            })
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeys.Scheme, null);
+        services.AddAuthorizationBuilder()
+            .AddPolicy(PlatformClaims.AdminPolicy, policy => policy.RequireAuthenticatedUser().RequireClaim(PlatformClaims.Admin, "true"));
+
+        services.ConfigureHttpJsonOptions(o => ConfigureJson(o.SerializerOptions));
+        services.AddProblemDetails();
+        services.AddExceptionHandler<PlatformProblems>();
+        services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "MoE platform API";
+            document.Info.Description = "Projects, experiments, datasets, runs, metrics, checkpoints, models and evaluations. "
+                + "Authenticate with an API key (Authorization: Bearer moe_...) created in the portal or at POST /api/v1/me/api-keys.";
+            return Task.CompletedTask;
+        }));
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = web.MaxUploadBytes);
+        services.Configure<FormOptions>(o => o.MultipartBodyLengthLimit = web.MaxUploadBytes);
+
+        services.AddHealthChecks()
+            .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])
+            .AddCheck<ClusterHealthCheck>("cluster", tags: ["ready"]);
+        services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService("moe-web"))
+            .WithMetrics(m => m.AddAspNetCoreInstrumentation().AddMeter("Microsoft.Orleans").AddPrometheusExporter());
+        return builder;
+    }
+
+    public static WebApplication MapPlatformWeb(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false }); // alive: the process answers
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapSignInEndpoints();
+        app.MapOpenApi();
+        app.MapScalarApiReference("/scalar");
+
+        var web = app.Services.GetRequiredService<IOptions<WebOptions>>().Value;
+        var api = app.MapGroup("/api/v1").RequireAuthorization().WithMetadata(new RequestSizeLimitAttribute(web.MaxRequestBytes));
+        api.MapProjectsApi();
+        api.MapAccountApi();
+        api.MapExperimentsApi();
+        api.MapRunsApi();
+        api.MapCheckpointsApi();
+        api.MapModelsApi();
+        api.MapDatasetsApi(web.MaxUploadBytes);
+        api.MapClusterApi();
+        return app;
+    }
+
+    public static void ConfigureJson(JsonSerializerOptions json)
+    {
+        json.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+        json.DictionaryKeyPolicy = null; // metric names and aliases are data, not property names
+        json.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
+        json.NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals; // a diverged run's NaN loss
+    }
+
+    static Task ApiOrRedirect(RedirectContext<CookieAuthenticationOptions> context, int status)
+    {
+        if (context.Request.Path.StartsWithSegments("/api"))
+        {
+            context.Response.StatusCode = status;
+            return Task.CompletedTask;
+        }
+        context.Response.Redirect(context.RedirectUri);
+        return Task.CompletedTask;
+    }
+
+    static void ConfigureLogging(ILoggingBuilder logging, WebOptions web)
+    {
+        logging.ClearProviders();
+        if (string.Equals(web.LogFormat, "json", StringComparison.OrdinalIgnoreCase)) logging.AddJsonConsole(o => o.UseUtcTimestamp = true);
+        else logging.AddSimpleConsole(o => (o.SingleLine, o.TimestampFormat) = (true, "HH:mm:ss "));
+        // Every SQL statement and grain placement at Information drowns what operators need; Logging:LogLevel overrides.
+        logging.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Warning).AddFilter("Polly", LogLevel.Warning)
+            .AddFilter("Orleans", LogLevel.Warning);
+    }
+}
