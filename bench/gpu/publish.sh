@@ -21,12 +21,12 @@ fi
 du -sh "$out"
 ls -la "$out"
 
-# The prepared Brown data for the training benchmark (run.sh step 4): ./platform run makes it.
+# The prepared Brown data for the training benchmark (run.sh step 4): ./platform train makes it.
 if [[ -f .data/datasets/brown-4k/manifest.json && -f .data/tokenizers/brown-4k/tokenizer.json ]]; then
   rm -rf .gpu/data && mkdir -p .gpu/data
   cp .data/tokenizers/brown-4k/tokenizer.json .gpu/data/
   cp -r .data/datasets/brown-4k .gpu/data/brown-4k
   du -sh .gpu/data
 else
-  echo "publish.sh: no prepared Brown data (.data/datasets/brown-4k); run ./platform run first for run.sh's training benchmark" >&2
+  echo "publish.sh: no prepared Brown data (.data/datasets/brown-4k); run ./platform train first for run.sh's training benchmark" >&2
 fi

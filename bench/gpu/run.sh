@@ -83,7 +83,7 @@ if [[ -d .gpu/data/brown-4k ]]; then
     --variants moe-switch,dense --dense-model configs/gpu/dense-mixtral.json --out "$LOG/runs" --device cuda --dtype bf16 --json \
     && grep '^|' "$LOG/train-brown.out" | tee -a "$LOG/run.log"
 else
-  say "skipping the training benchmark: .gpu/data is missing (run ./platform run, then bench/gpu/publish.sh)"
+  say "skipping the training benchmark: .gpu/data is missing (run ./platform train, then bench/gpu/publish.sh)"
 fi
 
 # 5. One table.

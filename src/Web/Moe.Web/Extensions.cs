@@ -46,6 +46,7 @@ public static class Extensions
         services.AddScoped(sp => new ProjectAccess(sp.GetRequiredService<PlatformDb>(),
             sp.GetRequiredService<IHttpContextAccessor>().HttpContext?.User ?? throw new InvalidOperationException("no request")));
         services.AddSingleton<RunPresets>();
+        if (web.Demo) services.AddHostedService<DemoLauncher>();
 
         services.AddAuthentication(o => (o.DefaultScheme, o.DefaultChallengeScheme) = (PlatformScheme, PlatformScheme))
             .AddPolicyScheme(PlatformScheme, "Cookie or API key", o => o.ForwardDefaultSelector = context =>

@@ -23,6 +23,9 @@ public sealed class WebOptions
     /// <summary>Where built-in corpora are (scripts/fetch-corpora.sh writes them; <c>moe-trainer data corpora</c> converts them).</summary>
     public string CorporaDirectory { get; set; } = Path.Combine(".data", "corpora");
 
+    /// <summary>Launch the demo (Brown dataset, the brown-default run) once started and print its progress: ./platform run.</summary>
+    public bool Demo { get; set; }
+
     /// <summary>Console log format: "simple" (one line per event) or "json" (structured, for log collectors).</summary>
     public string LogFormat { get; set; } = "simple";
 

@@ -104,6 +104,31 @@ public sealed class RunGrainTests(PlatformCluster platform) : IClassFixture<Plat
     }
 
     [Fact]
+    public async Task A_cancelled_run_resumed_is_queued_again_active_in_its_experiment_and_a_succeeded_one_is_not()
+    {
+        var id = NewId("resume");
+        var run = platform.Run(id);
+        var created = await run.CreateAsync(Spec());
+        await run.MarkScheduledAsync("w1");
+        await run.MarkRunningAsync();
+        await run.RequestCancelAsync("stop for now");
+        Assert.DoesNotContain(id, (await platform.Client.GetExperiment(created.Spec.ExperimentId).GetAsync()).ActiveRunIds);
+
+        var resumed = await run.ResumeAsync("resumed by alice");
+        Assert.Equal((RunStatus.Queued, 2, (string?)null), (resumed.Status, resumed.Attempt, resumed.WorkerId));
+        Assert.Equal((RunStatus.Cancelled, RunStatus.Queued, "resumed by alice"),
+            (resumed.History[^1].From, resumed.History[^1].To, resumed.History[^1].Reason));
+        Assert.Contains(id, (await platform.Scheduler.GetAsync()).Queue.Select(q => q.RunId));
+        Assert.Contains(id, (await platform.Client.GetExperiment(created.Spec.ExperimentId).GetAsync()).ActiveRunIds);
+
+        await run.MarkScheduledAsync("w1");
+        await run.MarkRunningAsync();
+        await run.MarkSucceededAsync();
+        var error = await Assert.ThrowsAsync<IllegalTransitionException>(() => run.ResumeAsync("again"));
+        Assert.Equal(PlatformErrorKind.Conflict, error.Kind);
+    }
+
+    [Fact]
     public async Task Creating_twice_is_refused()
     {
         var run = platform.Run(NewId("twice"));
@@ -112,6 +137,7 @@ public sealed class RunGrainTests(PlatformCluster platform) : IClassFixture<Plat
         var error = await Assert.ThrowsAsync<PlatformException>(() => run.CreateAsync(Spec()));
         Assert.Equal("run_id", error.Field);
         Assert.Contains("already exists", error.Problem);
+        Assert.Equal(PlatformErrorKind.Conflict, error.Kind); // the API answers 409
     }
 
     [Fact]

@@ -28,8 +28,19 @@ public sealed class SurrogateTests
     [Fact]
     public void A_platform_exception_keeps_its_field_and_problem()
     {
-        var back = Assert.IsType<PlatformException>(RoundTrip<Exception>(new PlatformException("run_id", "not found")));
-        Assert.Equal(("run_id", "not found"), (back.Field, back.Problem));
+        var back = Assert.IsType<PlatformException>(RoundTrip<Exception>(new PlatformException("run_id", "is malformed")));
+        Assert.Equal(("run_id", "is malformed", PlatformErrorKind.Invalid), (back.Field, back.Problem, back.Kind));
+    }
+
+    [Theory]
+    [InlineData(PlatformErrorKind.NotFound)]
+    [InlineData(PlatformErrorKind.Conflict)]
+    public void A_platform_exception_keeps_its_kind_so_the_api_answers_404_or_409(PlatformErrorKind kind)
+    {
+        var back = RoundTrip<Exception>(new PlatformException("run_id", "run 'x' not found", kind));
+        Assert.Equal(kind, Assert.IsType<PlatformException>(back).Kind);
+        Assert.Equal(PlatformErrorKind.Conflict,
+            Assert.IsType<IllegalTransitionException>(RoundTrip<Exception>(new IllegalTransitionException(RunStatus.Succeeded, RunStatus.Queued))).Kind);
     }
 
     [Fact]

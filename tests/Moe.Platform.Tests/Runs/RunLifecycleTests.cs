@@ -155,7 +155,56 @@ public class RunLifecycleTests
         var transition = run.Cancel("cancelled by alice");
         Assert.Equal(new RunTransition(status, RunStatus.Cancelled, ManualClock.Start, "cancelled by alice"), transition);
         Assert.True(run.IsTerminal);
-        Assert.Throws<IllegalTransitionException>(() => run.Apply(RunStatus.Queued, "again"));
+        Assert.Throws<IllegalTransitionException>(() => run.Apply(RunStatus.Running, "again"));
+    }
+
+    [Fact]
+    public void Resuming_a_run_that_ran_out_of_retries_gives_a_new_attempt_and_a_fresh_allowance()
+    {
+        var clock = new ManualClock();
+        var run = new RunLifecycle(maxRetries: 1, clock);
+        foreach (var _ in Enumerable.Range(0, 2))
+        {
+            run.Apply(RunStatus.Scheduled, "placed");
+            run.Apply(RunStatus.Running, "started");
+            if (run.ProcessLost("exit code 137").To == RunStatus.Retrying) run.Apply(RunStatus.Queued, "requeued");
+        }
+        Assert.Equal((RunStatus.Failed, 2, 0), (run.Status, run.Attempt, run.RetriesLeft));
+
+        var resumed = run.Resume("resumed by alice");
+        Assert.Equal(new RunTransition(RunStatus.Failed, RunStatus.Queued, ManualClock.Start, "resumed by alice"), resumed);
+        Assert.Equal((RunStatus.Queued, 3, 1), (run.Status, run.Attempt, run.RetriesLeft));
+        Assert.False(run.IsTerminal);
+
+        // The fresh allowance is used like the first one: one retry, then the run fails again.
+        run.Apply(RunStatus.Scheduled, "placed");
+        run.Apply(RunStatus.Running, "started");
+        Assert.Equal(RunStatus.Retrying, run.ProcessLost("oom").To);
+        Assert.Equal((4, 0), (run.Attempt, run.RetriesLeft));
+        var restored = RunLifecycle.Restore(run.Snapshot(), clock);
+        Assert.Equal((4, 0, RunStatus.Retrying), (restored.Attempt, restored.RetriesLeft, restored.Status));
+    }
+
+    [Theory]
+    [InlineData(RunStatus.Cancelled)]
+    [InlineData(RunStatus.Failed)]
+    public void Cancelled_and_failed_runs_can_be_resumed(RunStatus status)
+    {
+        var run = RunIn(status, maxRetries: 2);
+        run.Resume("resumed");
+        Assert.Equal((RunStatus.Queued, 2, 2), (run.Status, run.Attempt, run.RetriesLeft));
+    }
+
+    [Theory]
+    [InlineData(RunStatus.Succeeded)]
+    [InlineData(RunStatus.Running)]
+    [InlineData(RunStatus.Queued)]
+    public void Only_failed_or_cancelled_runs_can_be_resumed(RunStatus status)
+    {
+        var run = RunIn(status);
+        var error = Assert.Throws<IllegalTransitionException>(() => run.Resume("resume"));
+        Assert.Equal(PlatformErrorKind.Conflict, error.Kind);
+        Assert.Equal(status, run.Status);
     }
 
     [Theory]

@@ -23,6 +23,8 @@ public class RunStateMachineTests
         (RunStatus.Retrying, RunStatus.Cancelled),
         (RunStatus.Resuming, RunStatus.Queued),
         (RunStatus.Resuming, RunStatus.Cancelled),
+        (RunStatus.Failed, RunStatus.Queued), // resumed by a user
+        (RunStatus.Cancelled, RunStatus.Queued), // resumed by a user
     ];
 
     public static TheoryData<RunStatus, RunStatus> LegalPairs() => Pairs(legal: true);
@@ -38,11 +40,11 @@ public class RunStateMachineTests
     }
 
     [Fact]
-    public void The_matrix_has_16_legal_and_48_illegal_moves()
+    public void The_matrix_has_18_legal_and_46_illegal_moves()
     {
         Assert.Equal(8, Enum.GetValues<RunStatus>().Length);
-        Assert.Equal(16, LegalPairs().Count);
-        Assert.Equal(48, IllegalPairs().Count);
+        Assert.Equal(18, LegalPairs().Count);
+        Assert.Equal(46, IllegalPairs().Count);
     }
 
     [Theory]
@@ -68,14 +70,20 @@ public class RunStateMachineTests
         Assert.IsAssignableFrom<PlatformException>(error);
     }
 
+    [Fact]
+    public void A_succeeded_run_has_no_way_out()
+    {
+        Assert.True(RunStatus.Succeeded.IsTerminal());
+        Assert.Empty(RunStateMachine.AllowedFrom(RunStatus.Succeeded));
+    }
+
     [Theory]
-    [InlineData(RunStatus.Succeeded)]
     [InlineData(RunStatus.Failed)]
     [InlineData(RunStatus.Cancelled)]
-    public void Terminal_statuses_have_no_way_out(RunStatus terminal)
+    public void Failed_and_cancelled_runs_can_only_be_resumed(RunStatus terminal)
     {
         Assert.True(terminal.IsTerminal());
-        Assert.Empty(RunStateMachine.AllowedFrom(terminal));
+        Assert.Equal([RunStatus.Queued], RunStateMachine.AllowedFrom(terminal));
     }
 
     [Theory]

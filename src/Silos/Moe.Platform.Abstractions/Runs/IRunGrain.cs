@@ -36,6 +36,12 @@ public interface IRunGrain : IGrainWithStringKey
     /// </summary>
     Task<RunSnapshot> AppendMetricsAsync(IReadOnlyList<MetricPoint> points);
 
+    /// <summary>
+    /// Stores lines of the trainer's stderr as the run's log (attempt <paramref name="attempt"/>), for the portal's log
+    /// tail. Accepted in any status; the newest lines are kept (RunLogStore.MaxLinesPerRun).
+    /// </summary>
+    Task AppendLogAsync(int attempt, IReadOnlyList<RunLogEntry> lines);
+
     /// <summary>The process exited 0 after all its steps (Running -> Succeeded).</summary>
     Task<RunSnapshot> MarkSucceededAsync();
 

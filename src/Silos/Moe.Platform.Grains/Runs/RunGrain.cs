@@ -52,6 +52,12 @@ public sealed class RunGrain(
         return await SaveAndNotifyAsync(run, SchedulerNotice.None, run.Status);
     }
 
+    public async Task AppendLogAsync(int attempt, IReadOnlyList<RunLogEntry> lines)
+    {
+        Existing();
+        if (lines.Count > 0) await metrics.AppendLogAsync(RunId, attempt, lines);
+    }
+
     public Task<RunSnapshot> MarkSucceededAsync() => ChangeAsync(run => run.Succeed());
 
     public Task<RunSnapshot> ReportProcessLostAsync(string reason) => ChangeAsync(run => run.ProcessLost(reason));

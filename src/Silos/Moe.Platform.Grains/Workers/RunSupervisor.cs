@@ -64,7 +64,10 @@ internal sealed class RunSupervisor
             var command = await PrepareAsync();
             if (command is null) return;
             await Run.MarkRunningAsync(); // refused when the run was cancelled meanwhile: then nothing starts
-            await using var job = TrainingJob.Start(command, new TrainingJobOptions { Logger = _logger });
+            var attempt = (await Run.GetAsync()).Attempt;
+            await using var log = new LogShipper(lines => Run.AppendLogAsync(attempt, lines), maxLines: 500,
+                maxDelay: _options.MetricFlushInterval, _logger);
+            await using var job = TrainingJob.Start(command, new TrainingJobOptions { Logger = _logger, StderrLine = log.Add });
             _job = job;
             if (_stop.IsCancellationRequested) _ = job.StopAsync(_options.StopGrace); // stop raced the start
             await PumpAsync(job, KeepLastOf(command));

@@ -174,7 +174,11 @@ public sealed class TrainingJob : IAsyncDisposable
     {
         try
         {
-            while (await _process.StandardError.ReadLineAsync() is { } line) _stderr.Add(line);
+            while (await _process.StandardError.ReadLineAsync() is { } line)
+            {
+                _stderr.Add(line);
+                _options.StderrLine?.Invoke(line);
+            }
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException)
         {

@@ -14,6 +14,9 @@ public sealed record TrainingJobOptions
     /// </summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Called with every stderr line as it arrives (the worker ships them as the run's log); must not block.</summary>
+    public Action<string>? StderrLine { get; init; }
+
     /// <summary>Where malformed lines and supervision problems are logged; null logs nothing.</summary>
     public ILogger? Logger { get; init; }
 }
