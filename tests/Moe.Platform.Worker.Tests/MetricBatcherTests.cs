@@ -29,6 +29,16 @@ public sealed class MetricBatcherTests
     }
 
     [Fact]
+    public void The_aux_loss_free_bias_of_each_expert_becomes_a_curve_when_the_trainer_reports_it()
+    {
+        var step = (TrainingStep)TrainerEventParser.Parse(
+            """{"type":"step","step":9,"tokens":64,"loss":5.5,"lm_loss":5.4,"aux_loss":0.1,"mtp_loss":null,"aux":{},"lr":0.01,"grad_norm":1,"tokens_per_s":100,"router":[{"layer":2,"load":[0.75,0.25],"max_over_mean":1.5,"drop_fraction":0,"entropy":0.5,"bias":[-0.002,0.002]}]}""", 1);
+        var points = TrainerMetricPoints.From(step).ToDictionary(p => p.Name, p => p.Value);
+        Assert.Equal((-0.002, 0.002), (points["router.2.bias.0"], points["router.2.bias.1"]));
+        Assert.DoesNotContain(TrainerMetricPoints.From(Step(7)), p => p.Name.Contains(".bias."));
+    }
+
+    [Fact]
     public async Task FlushesWhenTheBatchIsFullAndWhenDisposed()
     {
         var batches = new List<IReadOnlyList<MetricPoint>>();

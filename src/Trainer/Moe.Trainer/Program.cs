@@ -12,6 +12,7 @@ try
         ["train", .. var rest] => TrainCommand.Run(CommandArgs.Parse(rest)),
         ["eval", .. var rest] => EvalCommand.Run(CommandArgs.Parse(rest)),
         ["sample", .. var rest] => SampleCommand.Run(CommandArgs.Parse(rest)),
+        ["analyze", .. var rest] => AnalyzeCommand.Run(rest),
         ["tokenizer", .. var rest] => TokenizerCommand.Run(rest),
         ["data", .. var rest] => DataCommand.Run(rest),
         ["info", .. var rest] => InfoCommand.Run(CommandArgs.Parse(rest)),
@@ -52,11 +53,20 @@ static int Usage(int code, string? problem = null)
                  Train a run (model, tokenizer, data mixture, optimisation in one file), or resume it: a run
                  folder with checkpoints continues from the newest one. Metrics go to <run dir>/metrics.jsonl
                  (--json also streams them to stdout). Ctrl-C or SIGTERM: checkpoint, then exit 130.
-          eval   --checkpoint <checkpoint or run dir> [--data <prepared dataset>] [--windows N] [--json]
-                 Validation loss and perplexity of a checkpoint.
+          eval   --checkpoint <checkpoint or run dir> [--data <prepared dataset>] [--windows N] [--batch B]
+                 [--arithmetic N [--arithmetic-seed S] [--arithmetic-max-operand M]] [--device D] [--json]
+                 Validation loss, perplexity and per-layer expert balance of a checkpoint on a dataset's validation
+                 split (default: the run's own), and/or exact match on the first N synthetic arithmetic problems
+                 (greedy). With --arithmetic and no --data, only arithmetic runs. Fields: docs/evaluation.md.
           sample --checkpoint <checkpoint or run dir> [--prompt TEXT] [--max-tokens N] [--temperature T | --greedy]
                  [--top-k K] [--seed S] [--samples N]
                  Continue a prompt with the model of a checkpoint.
+          analyze routing --checkpoint <checkpoint or run dir> --input <file.jsonl,...> [--group-field category]
+                 [--max-docs 200] [--max-tokens-per-doc 512] [--top-tokens 10] [--position-buckets 8]
+                 [--min-occurrences 5] [--capacity train|eval] [--batch B] [--device D] [--out result.json] [--json]
+                 Which experts each MoE layer picks: load, drops, entropy, shares per document group, each
+                 expert's most frequent token ids, token-id consistency and drops by position. Fields:
+                 docs/routing-analysis.md.
           tokenizer train --input <files,...> --vocab N --out <tokenizer.json or dir>
                  Learn a byte-level BPE (Hugging Face tokenizer.json) from text or JSON-lines documents.
           tokenizer encode --tokenizer <tokenizer.json> --text TEXT

@@ -28,7 +28,7 @@ public static class SampleCommand
         using var model = CheckpointStore.LoadModel(checkpoint, device);
         for (var i = 0; i < count; i++)
         {
-            var options = new SamplingOptions(maxTokens, temperature, topK, seed + i, SpecialTokens.EosId);
+            var options = new SamplingOptions(maxTokens, temperature, topK, seed + i, SpecialTokens.EosId, VocabLimit: tokenizer.VocabSize);
             var generated = TextGenerator.Generate(model, ids, options, device);
             var text = tokenizer.Decode(generated.Where(t => t != SpecialTokens.EosId).ToArray());
             Console.WriteLine($"--- sample {i + 1} (step {checkpoint.State.Step}, {(temperature == 0 ? "greedy" : $"temperature {temperature}, top-k {topK}")})");

@@ -53,8 +53,9 @@ public static class TrainerEventParser
         {
             if (node is not JsonObject layer) throw new FormatException("field 'router' must hold objects");
             var load = layer["load"] is JsonArray shares ? shares.Select(s => ToDouble(s, "router[].load")).ToList() : [];
+            var bias = layer["bias"] is JsonArray biases ? biases.Select(b => ToDouble(b, "router[].bias")).ToList() : null;
             result.Add(new RouterLayerStats((int)Long(layer, "layer"), load, Number(layer, "max_over_mean"),
-                Number(layer, "drop_fraction"), Number(layer, "entropy")));
+                Number(layer, "drop_fraction"), Number(layer, "entropy"), bias));
         }
         return result;
     }

@@ -25,6 +25,8 @@ public static class MetricNames
     public static string RouterDropFraction(int layer) => Router(layer, "drop_fraction");
     public static string RouterEntropy(int layer) => Router(layer, "entropy");
     public static string RouterLoad(int layer, int expert) => Router(layer, "load." + expert.ToString(CultureInfo.InvariantCulture));
+    /// <summary>The auxiliary-loss-free selection bias of one expert (DeepSeek-V3), when that balancing is on.</summary>
+    public static string RouterBias(int layer, int expert) => Router(layer, "bias." + expert.ToString(CultureInfo.InvariantCulture));
 
     private static string Router(int layer, string stat) => $"router.{layer.ToString(CultureInfo.InvariantCulture)}.{stat}";
 }

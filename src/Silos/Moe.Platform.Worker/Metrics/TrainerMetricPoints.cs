@@ -34,6 +34,8 @@ public static class TrainerMetricPoints
             yield return new(s.Step, MetricNames.RouterEntropy(layer.Layer), layer.Entropy);
             for (var expert = 0; expert < layer.Load.Count; expert++)
                 yield return new(s.Step, MetricNames.RouterLoad(layer.Layer, expert), layer.Load[expert]);
+            for (var expert = 0; expert < (layer.Bias?.Count ?? 0); expert++)
+                yield return new(s.Step, MetricNames.RouterBias(layer.Layer, expert), layer.Bias![expert]);
         }
     }
 }

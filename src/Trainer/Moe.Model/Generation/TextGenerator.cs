@@ -5,7 +5,12 @@ using static TorchSharp.torch;
 namespace Moe.Model.Generation;
 
 /// <summary>How to pick each next token: greedy at temperature 0, else softmax(logits / T) over the top-k (0 = all).</summary>
-public sealed record SamplingOptions(int MaxNewTokens = 64, double Temperature = 0.8, int TopK = 0, long Seed = 0, int? StopToken = null);
+/// <param name="StopToken">Generation ends after this token.</param>
+/// <param name="StopWhen">Generation ends once this is true of the tokens generated so far (e.g. their text holds a newline).</param>
+/// <param name="VocabLimit">Only ids below this are generated: a model's vocabulary may be larger than its tokenizer's.</param>
+public sealed record SamplingOptions(
+    int MaxNewTokens = 64, double Temperature = 0.8, int TopK = 0, long Seed = 0, int? StopToken = null,
+    Func<IReadOnlyList<int>, bool>? StopWhen = null, int? VocabLimit = null);
 
 /// <summary>
 /// Autoregressive sampling that recomputes the whole (cropped) context each step: simple and exact, meant for checking a
@@ -34,10 +39,11 @@ public static class TextGenerator
                 using var scope = NewDisposeScope();
                 var context = tokens.Skip(Math.Max(0, tokens.Count - model.Config.MaxSeqLen)).Select(t => (long)t).ToArray();
                 var logits = model.forward(tensor(context, device: device).unsqueeze(0))[0, -1].to(ScalarType.Float32);
+                if (options.VocabLimit is { } limit && limit < vocab) logits = logits.narrow(0, 0, limit);
                 var next = options.Temperature == 0 ? (int)logits.argmax().item<long>() : Sample(logits, options, generator);
                 tokens.Add(next);
                 generated.Add(next);
-                if (next == options.StopToken) break;
+                if (next == options.StopToken || options.StopWhen?.Invoke(generated) == true) break;
             }
         }
         finally { model.train(wasTraining); }

@@ -38,11 +38,20 @@ public sealed class MoELayer : nn.Module<Tensor, (Tensor Output, MoeAux Aux)>
 
     public Router Router => router;
 
+    /// <summary>
+    /// Forces the training (true) or evaluation (false) capacity factor whatever the module's mode; null (the default)
+    /// follows the mode. Routing analysis sets it to see training's drops without training's router noise.
+    /// </summary>
+    public bool? TrainCapacity { get; set; }
+
+    /// <summary>Where a <see cref="RoutingTrace"/> records this layer's routing; null (the default) records nothing.</summary>
+    internal RoutingTrace.LayerTap? Trace { get; set; }
+
     /// <summary>Capacity in force: none for soft gating or dropless, else the train or eval factor.</summary>
     long? CapacityFor(long tokens)
     {
         if (cfg.Capacity.Dropless || cfg.Router.Gating == Gating.Soft) return null;
-        var factor = training ? cfg.Capacity.TrainFactor : cfg.Capacity.EvalFactor;
+        var factor = (TrainCapacity ?? training) ? cfg.Capacity.TrainFactor : cfg.Capacity.EvalFactor;
         return ExpertCapacity.Slots(factor, tokens, router.TopK, cfg.NumExperts);
     }
 
@@ -56,6 +65,7 @@ public sealed class MoELayer : nn.Module<Tensor, (Tensor Output, MoeAux Aux)>
 
         var route = router.forward(flat);
         var plan = ExpertCapacity.Plan(route.ExpertIndex, route.Gates, cfg.NumExperts, CapacityFor(tokens), cfg.Capacity.DropPolicy);
+        Trace?.Record(route, plan);
         var y = experts.forward(flat, plan);
         if (shared_experts is not null) y = y + shared_experts.forward(flat);
 

@@ -8,7 +8,8 @@ namespace Moe.Model.Training;
 public static class ValidationLoss
 {
     /// <param name="windows">[n, seq + 1] token windows: inputs are the first seq, targets the last seq.</param>
-    public static double Compute(MoeTransformer model, long[,] windows, int batchSize, Device device)
+    /// <param name="balance">When given, every batch's router statistics are added to it.</param>
+    public static double Compute(MoeTransformer model, long[,] windows, int batchSize, Device device, RouterBalance? balance = null)
     {
         int count = windows.GetLength(0), width = windows.GetLength(1);
         if (count == 0) throw new ArgumentException("no validation windows", nameof(windows));
@@ -25,6 +26,7 @@ public static class ValidationLoss
                 var n = Math.Min(batchSize, count - start);
                 var batch = all.narrow(0, start, n);
                 var output = model.Forward(batch.narrow(1, 0, width - 1), batch.narrow(1, 1, width - 1));
+                balance?.Add(output.RouterStats);
                 sum += output.LmLoss!.to(ScalarType.Float64).item<double>() * n;
             }
         }
