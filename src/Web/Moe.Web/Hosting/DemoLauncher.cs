@@ -119,11 +119,10 @@ public sealed class DemoLauncher(
     async Task FollowAsync(string runId, CancellationToken ct)
     {
         var run = grains.GetRun(runId);
-        long lastShown = -1;
+        long lastShown = -1, total = presets.LoadRunPreset(Preset).Config["training"]?["steps"]?.GetValue<long>() ?? 0;
         while (true)
         {
             var snapshot = await run.GetAsync();
-            long total = presets.LoadRunPreset(Preset).Config["training"]?["steps"]?.GetValue<long>() ?? 0;
             long step = snapshot.LastStep ?? 0, bucket = total > 0 ? 20 * step / total : step;
             if (bucket != lastShown || snapshot.Status.IsTerminal())
             {
