@@ -1,4 +1,6 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.TestingHost;
 using Moe.Model.Data;
 using Moe.Platform.Datasets;
 using Moe.Platform.Grains.Datasets;
@@ -150,8 +152,10 @@ public sealed class DatasetGrainTests(DatabaseCluster platform) : IClassFixture<
     public async Task A_version_still_preparing_is_refused_to_runs_and_survives_deactivation()
     {
         var (id, grain) = await CreateAsync("slow");
-        // Large enough that training its tokenizer takes a while (seconds), so both calls below find it Preparing.
-        var source = await DatasetCorpus.UploadJsonLinesAsync(platform.Artifacts, id, lines: 20_000, seed: 3);
+        var source = await DatasetCorpus.UploadJsonLinesAsync(platform.Artifacts, id, lines: 2_000, seed: 3);
+        // The silo's preparer is paused, so the calls below find the version Preparing whatever the machine's speed.
+        var preparer = ((InProcessSiloHandle)platform.Cluster.Silos[0]).SiloHost.Services.GetRequiredService<DatasetPreparer>();
+        var pause = await preparer.PauseAsync(TestContext.Current.CancellationToken);
 
         await grain.AddVersionAsync(new DatasetVersionRequest([source], TrainTokenizerVocab: 2048));
         var row = Assert.Single(await VersionRowsAsync(id));
@@ -164,6 +168,8 @@ public sealed class DatasetGrainTests(DatabaseCluster platform) : IClassFixture<
 
         // Deactivation stops the preparation; the next activation finds the version Preparing and starts it again.
         await platform.Cluster.DeactivateAsync(grain);
+        Assert.Equal(DatasetVersionStatus.Preparing, Assert.Single(await VersionRowsAsync(id)).Status);
+        await pause.DisposeAsync();
         var ready = await WaitUntilPreparedAsync(grain, 1);
         Assert.True(ready.State == DatasetVersionState.Ready, ready.Error);
         Assert.Equal(DatasetVersionStatus.Ready, Assert.Single(await VersionRowsAsync(id)).Status);

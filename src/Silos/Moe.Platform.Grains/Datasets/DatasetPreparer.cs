@@ -16,6 +16,7 @@ public sealed partial class DatasetPreparer
 {
     private readonly IArtifactStore _store;
     private readonly SemaphoreSlim _slots;
+    private readonly int _slotCount;
 
     /// <param name="workRoot">Where work folders are made (the system temp folder by default).</param>
     /// <param name="maxConcurrent">Preparations running at once; more wait, so tokenising cannot take every core.</param>
@@ -23,7 +24,29 @@ public sealed partial class DatasetPreparer
     {
         _store = store;
         WorkRoot = Path.GetFullPath(workRoot ?? Path.GetTempPath());
-        _slots = new SemaphoreSlim(Math.Max(1, maxConcurrent ?? Environment.ProcessorCount / 2));
+        _slotCount = Math.Max(1, maxConcurrent ?? Environment.ProcessorCount / 2);
+        _slots = new SemaphoreSlim(_slotCount);
+    }
+
+    /// <summary>
+    /// Holds every preparation slot until disposed: nothing new starts meanwhile, and what was asked for starts after
+    /// (maintenance, and tests that must see a version still Preparing).
+    /// </summary>
+    public async Task<IAsyncDisposable> PauseAsync(CancellationToken cancellationToken = default)
+    {
+        for (int i = 0; i < _slotCount; i++) await _slots.WaitAsync(cancellationToken);
+        return new Resume(() => _slots.Release(_slotCount));
+    }
+
+    private sealed class Resume(Action release) : IAsyncDisposable
+    {
+        private int _released;
+
+        public ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0) release();
+            return ValueTask.CompletedTask;
+        }
     }
 
     public string WorkRoot { get; }
