@@ -27,7 +27,7 @@ public static class DatasetsApi
         group.MapGet("/", async (PlatformDb db, CancellationToken ct) =>
             await db.Datasets.AsNoTracking().OrderBy(d => d.Id).Select(d => new DatasetSummary(d.Id, d.Description, d.CreatedAt, d.Versions.Count,
                 d.Versions.Where(v => v.Status == DatasetVersionStatus.Ready).Max(v => (int?)v.Version),
-                d.Versions.OrderByDescending(v => v.Version).Select(v => v.Status.ToString()).FirstOrDefault())).ToListAsync(ct));
+                d.Versions.OrderByDescending(v => v.Version).Select(v => v.Status.ToString().ToLower()).FirstOrDefault())).ToListAsync(ct));
 
         group.MapPost("/", async (CreateDatasetRequest request, ProjectAccess access, IGrainFactory grains, CancellationToken ct) =>
         {

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Moe.Platform;
 using Moe.Platform.Experiments;
@@ -20,7 +21,8 @@ public static class ExperimentsApi
     {
         var group = api.MapGroup("/experiments").WithTags("Experiments");
 
-        group.MapGet("/", async (string? project, bool? includeDeleted, ProjectAccess access, PlatformDb db, CancellationToken ct) =>
+        group.MapGet("/", async (string? project, [FromQuery(Name = "include_deleted")] bool? includeDeleted, ProjectAccess access, PlatformDb db,
+            CancellationToken ct) =>
         {
             var visible = await access.VisibleProjectsAsync(ct);
             if (project is not null) await access.RequireAsync(project, ProjectRole.Viewer, ct);

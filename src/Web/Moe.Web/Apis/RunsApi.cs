@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Moe.Platform;
 using Moe.Platform.Metrics;
@@ -55,7 +56,9 @@ public static class RunsApi
             return Results.Created($"/api/v1/runs/{runId}", await GetAsync(access.Db, runId, withConfig: true, ct));
         }).WithSummary("Launch a run: a config, a preset (tiny-cpu, small-gpu) or a preset with changes; members of the experiment's project");
 
-        group.MapGet("/", async (string? project, string? experimentId, string? status, string? q, int? page, int? pageSize,
+        // Query parameters are snake_case like the JSON: minimal APIs bind by the C# name otherwise (pageSize), and ?page_size= was ignored.
+        group.MapGet("/", async (string? project, [FromQuery(Name = "experiment_id")] string? experimentId, string? status, string? q, int? page,
+            [FromQuery(Name = "page_size")] int? pageSize,
             ProjectAccess access, CancellationToken ct) =>
         {
             int size = pageSize ?? 50, number = page ?? 1;
@@ -99,16 +102,17 @@ public static class RunsApi
         {
             await access.RequireRunAsync(runId, ProjectRole.Viewer, ct);
             return await access.Db.RunTransitions.AsNoTracking().Where(t => t.RunId == runId).OrderBy(t => t.Sequence)
-                .Select(t => new TransitionView(t.Sequence, t.From, t.To, t.At, t.Reason)).ToListAsync(ct);
+                .Select(t => new TransitionView(t.Sequence, t.From.ToLower(), t.To.ToLower(), t.At, t.Reason)).ToListAsync(ct);
         }).WithSummary("Every status change of the run with its time and reason");
 
         group.MapGet("/{runId}/metrics", async (string runId, ProjectAccess access, CancellationToken ct) =>
         {
             await access.RequireRunAsync(runId, ProjectRole.Viewer, ct);
             return await new MetricStore(access.Db).ListNamesAsync(runId, ct);
-        }).WithSummary("The names of the run's metrics (loss, val_loss, router/1/load/0, ...)");
+        }).WithSummary("The names of the run's metrics (loss, val_loss, router.1.load.0, ...)");
 
-        group.MapGet("/{runId}/metrics/query", async (string runId, string? names, long? fromStep, long? toStep, int? maxPoints,
+        group.MapGet("/{runId}/metrics/query", async (string runId, string? names, [FromQuery(Name = "from_step")] long? fromStep,
+            [FromQuery(Name = "to_step")] long? toStep, [FromQuery(Name = "max_points")] int? maxPoints,
             ProjectAccess access, CancellationToken ct) =>
         {
             await access.RequireRunAsync(runId, ProjectRole.Viewer, ct);
@@ -124,7 +128,8 @@ public static class RunsApi
             return curves;
         }).WithSummary("Curves of named metrics between two steps, downsampled server-side to at most max_points (min/max/last per bucket)");
 
-        group.MapGet("/{runId}/logs", async (string runId, int? tail, long? afterSequence, ProjectAccess access, CancellationToken ct) =>
+        group.MapGet("/{runId}/logs", async (string runId, int? tail, [FromQuery(Name = "after_sequence")] long? afterSequence, ProjectAccess access,
+            CancellationToken ct) =>
         {
             await access.RequireRunAsync(runId, ProjectRole.Viewer, ct);
             int count = tail ?? 200;
@@ -141,10 +146,15 @@ public static class RunsApi
     internal static async Task<RunView> GetAsync(PlatformDb db, string runId, bool withConfig, CancellationToken ct) =>
         await View(db.Runs.AsNoTracking().Where(r => r.Id == runId), withConfig).SingleAsync(ct);
 
+    // Statuses are stored as the state names ("Running"); the API writes them lower-case like every other enum.
     static IQueryable<RunView> View(IQueryable<Run> runs, bool withConfig) =>
-        runs.Select(r => new RunView(r.Id, r.ExperimentId, r.Experiment!.Project, r.Name, r.Status, r.Priority,
+        runs.Select(r => new RunView(r.Id, r.ExperimentId, r.Experiment!.Project, r.Name, r.Status.ToLower(), r.Priority,
             new RunResources(r.Gpus, r.GpuMemoryBytes, r.CpuSlots), r.MaxRetries, r.Attempt, r.CreatedAt, r.StartedAt, r.EndedAt,
-            r.WorkerId, r.LastStep, r.TotalSteps, r.BestValLoss, withConfig ? JsonNode.Parse(r.ConfigJson, null, default) : null));
+            r.WorkerId, r.LastStep, r.TotalSteps, r.BestValLoss, withConfig ? ParseConfig(r.ConfigJson) : null));
+
+    // A method rather than JsonNode.Parse(json, null, default) in the projection: EF Core refuses the constant
+    // JsonDocumentOptions argument in a client projection (every query using View threw).
+    static JsonNode? ParseConfig(string configJson) => JsonNode.Parse(configJson);
 
     static HashSet<string>? ParseStatuses(string? status)
     {
