@@ -46,7 +46,9 @@ public static class RunsApi
                 ? new ResourceRequest(r.Gpus, RunPresets.GigabytesToBytes(r.GpuMemoryGb), r.CpuSlots)
                 : request.Preset is { } p ? presets.LoadRunPreset(p).Resources : new ResourceRequest(0, 0, 1);
             if (resources.Problem() is { } problem) throw new PlatformException("resources", problem);
-            var name = request.Name?.Trim() is { Length: > 0 } given ? given : config["name"]?.GetValue<string>() ?? request.Preset ?? "run";
+            // config.name may be anything here (admission below names it if it is not a string): GetValue<string> threw (500).
+            var name = request.Name?.Trim() is { Length: > 0 } given ? given
+                : config["name"] is JsonValue configName && configName.TryGetValue<string>(out var named) ? named : request.Preset ?? "run";
             if (name.Length > 200) throw new PlatformException("name", "must be at most 200 characters");
             var runId = Slug.WithSuffix(Slug.From(name, "run"));
             var spec = new RunSpec(experimentId, name, request.Priority, resources, config.ToJsonString(), request.MaxRetries,
@@ -58,12 +60,13 @@ public static class RunsApi
 
         // Query parameters are snake_case like the JSON: minimal APIs bind by the C# name otherwise (pageSize), and ?page_size= was ignored.
         group.MapGet("/", async (string? project, [FromQuery(Name = "experiment_id")] string? experimentId, string? status, string? q, int? page,
-            [FromQuery(Name = "page_size")] int? pageSize,
-            ProjectAccess access, CancellationToken ct) =>
+            [FromQuery(Name = "page_size")] int? pageSize, ProjectAccess access, CancellationToken ct) =>
         {
             int size = pageSize ?? 50, number = page ?? 1;
             if (size is < 1 or > MaxPageSize) throw new PlatformException("page_size", $"must be between 1 and {MaxPageSize}");
             if (number < 1) throw new PlatformException("page", "must be 1 or more");
+            // (page - 1) * page_size overflowed int for large pages and Skip went negative: the first page came back.
+            if ((long)(number - 1) * size > int.MaxValue) throw new PlatformException("page", $"must be at most {int.MaxValue / size + 1} with page_size {size}");
             var statuses = ParseStatuses(status);
             if (project is not null) await access.RequireAsync(project, ProjectRole.Viewer, ct);
             var visible = await access.VisibleProjectsAsync(ct);
