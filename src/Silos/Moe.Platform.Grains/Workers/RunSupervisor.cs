@@ -63,8 +63,8 @@ internal sealed class RunSupervisor
         {
             var command = await PrepareAsync();
             if (command is null) return;
-            await Run.MarkRunningAsync(); // refused when the run was cancelled meanwhile: then nothing starts
-            var attempt = (await Run.GetAsync()).Attempt;
+            // Refused when the run was cancelled meanwhile: then nothing starts.
+            var attempt = (await Run.MarkRunningAsync()).Attempt;
             await using var log = new LogShipper(lines => Run.AppendLogAsync(attempt, lines), maxLines: 500,
                 maxDelay: _options.MetricFlushInterval, _logger);
             await using var job = TrainingJob.Start(command, new TrainingJobOptions { Logger = _logger, StderrLine = log.Add });

@@ -86,25 +86,31 @@ public static class DatasetsApi
             var file = BuiltInCorpusFile(options.Value.CorporaDirectory, corpus);
             var id = PlatformIds.Require(request.DatasetId ?? corpus.Replace('/', '-'), "dataset_id");
             var dataset = grains.GetDataset(id);
-            if (!await ExistsAsync(dataset)) await dataset.CreateAsync(request.Description ?? $"built-in corpus {corpus}");
-            var info = await store.UploadFileAsync($"{UploadFolder(id, time)}/{Path.GetFileName(file)}", file, ct);
-            var version = await dataset.AddVersionAsync(new DatasetVersionRequest([new DatasetSource(info.Key, info.Sha256)], null,
-                request.TokenizerVocab, request.ValidationFraction));
+            await GetOrCreateAsync(dataset, request.Description ?? $"built-in corpus {corpus}");
+            var version = await AddFileVersionAsync(dataset, id, file, request.TokenizerVocab, request.ValidationFraction, store, time, ct);
             return Results.Accepted($"/api/v1/datasets/{id}/versions/{version.Version}", version);
         }).WithSummary("Register a built-in corpus (brown, brown/news, ..., nlp-corpus) as the next version of a dataset");
     }
 
-    static async Task<bool> ExistsAsync(IDatasetGrain dataset)
+    /// <summary>The dataset, created with <paramref name="description"/> when it does not exist yet.</summary>
+    public static async Task<DatasetSnapshot> GetOrCreateAsync(IDatasetGrain dataset, string description)
     {
         try
         {
-            await dataset.GetAsync();
-            return true;
+            return await dataset.GetAsync();
         }
         catch (PlatformException e) when (e.Kind == PlatformErrorKind.NotFound)
         {
-            return false;
+            return await dataset.CreateAsync(description);
         }
+    }
+
+    /// <summary>Uploads one local file (a built-in corpus) and registers it as the dataset's next version with a new BPE.</summary>
+    public static async Task<DatasetVersionSnapshot> AddFileVersionAsync(IDatasetGrain dataset, string datasetId, string file, int tokenizerVocab,
+        double validationFraction, IArtifactStore store, TimeProvider time, CancellationToken ct)
+    {
+        var info = await store.UploadFileAsync($"{UploadFolder(datasetId, time)}/{Path.GetFileName(file)}", file, ct);
+        return await dataset.AddVersionAsync(new DatasetVersionRequest([new DatasetSource(info.Key, info.Sha256)], null, tokenizerVocab, validationFraction));
     }
 
     /// <summary>The JSON-lines file of a built-in corpus, as `moe-trainer data corpora` wrote it.</summary>

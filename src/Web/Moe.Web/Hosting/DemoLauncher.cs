@@ -23,7 +23,8 @@ namespace Moe.Web.Hosting;
 /// </summary>
 public sealed class DemoLauncher(
     IServer server, IHostApplicationLifetime lifetime, IGrainFactory grains, IArtifactStore store, IDbContextFactory<PlatformDb> databases,
-    RunPresets presets, IOptions<WebOptions> web, PlatformSiloOptions platform, ILogger<DemoLauncher> logger) : BackgroundService
+    RunPresets presets, IOptions<WebOptions> web, PlatformSiloOptions platform, TimeProvider time, ILogger<DemoLauncher> logger)
+    : BackgroundService
 {
     public const string DatasetId = "brown", ExperimentId = "demo", Preset = "brown-default";
 
@@ -51,7 +52,7 @@ public sealed class DemoLauncher(
     void PrintWelcome()
     {
         var address = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? "http://127.0.0.1:5080";
-        var passwordFile = Path.Combine(Path.GetFullPath(platform.DataDirectory), AdminBootstrap.PasswordFile);
+        var passwordFile = AdminBootstrap.PasswordPath(platform);
         var password = File.Exists(passwordFile) ? File.ReadAllLines(passwordFile).ElementAtOrDefault(1) : null;
         Say($"portal: {address}  (API docs: {address}/scalar)");
         Say(password is null
@@ -62,20 +63,11 @@ public sealed class DemoLauncher(
     async Task EnsureDatasetAsync(CancellationToken ct)
     {
         var dataset = grains.GetDataset(DatasetId);
-        DatasetSnapshot snapshot;
-        try
-        {
-            snapshot = await dataset.GetAsync();
-        }
-        catch (PlatformException e) when (e.Kind == PlatformErrorKind.NotFound)
-        {
-            snapshot = await dataset.CreateAsync("The Brown corpus (15 genres), registered by ./platform run");
-        }
+        var snapshot = await DatasetsApi.GetOrCreateAsync(dataset, "The Brown corpus (15 genres), registered by ./platform run");
         if (!snapshot.Versions.Any(v => v.State is DatasetVersionState.Ready or DatasetVersionState.Preparing))
         {
             var file = DatasetsApi.BuiltInCorpusFile(web.Value.CorporaDirectory, "brown");
-            var info = await store.UploadFileAsync($"datasets/{DatasetId}/uploads/brown/brown.jsonl", file, ct);
-            await dataset.AddVersionAsync(new DatasetVersionRequest([new DatasetSource(info.Key, info.Sha256)], null, 4096, 0.02));
+            await DatasetsApi.AddFileVersionAsync(dataset, DatasetId, file, 4096, 0.02, store, time, ct);
             Say("registered the Brown corpus as dataset 'brown'; training its 4096-token BPE and tokenising (a minute or two)");
         }
         while (true)

@@ -17,6 +17,9 @@ public sealed class AdminBootstrap(
 {
     public const string PasswordFile = "admin-password.txt";
 
+    /// <summary>Where a generated admin password is kept (the data directory).</summary>
+    public static string PasswordPath(PlatformSiloOptions platform) => Path.Combine(Path.GetFullPath(platform.DataDirectory), PasswordFile);
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await using (var db = await databases.CreateDbContextAsync(cancellationToken))
@@ -30,7 +33,7 @@ public sealed class AdminBootstrap(
             logger.LogInformation("Created the platform admin '{User}' with the configured password", admin.UserName);
             return;
         }
-        var file = Path.Combine(Path.GetFullPath(platform.DataDirectory), PasswordFile);
+        var file = PasswordPath(platform);
         Directory.CreateDirectory(Path.GetDirectoryName(file)!);
         File.Delete(file); // the owner-only mode applies when the file is created
         var fileOptions = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
