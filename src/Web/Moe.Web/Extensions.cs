@@ -9,6 +9,7 @@ using Microsoft.Extensions.Options;
 using Moe.Platform.Grains.Hosting;
 using Moe.Platform.Storage.Metadata;
 using Moe.Web.Apis;
+using Moe.Web.Evaluations;
 using Moe.Web.Hosting;
 using Moe.Web.Runs;
 using Moe.Web.Security;
@@ -47,6 +48,7 @@ public static class Extensions
             sp.GetRequiredService<IHttpContextAccessor>().HttpContext?.User ?? throw new InvalidOperationException("no request")));
         services.AddSingleton<RunPresets>();
         if (web.Demo) services.AddHostedService<DemoLauncher>();
+        builder.AddPlatformEvaluations(web);
 
         services.AddAuthentication(o => (o.DefaultScheme, o.DefaultChallengeScheme) = (PlatformScheme, PlatformScheme))
             .AddPolicyScheme(PlatformScheme, "Cookie or API key", o => o.ForwardDefaultSelector = context =>
@@ -114,6 +116,7 @@ public static class Extensions
         api.MapModelsApi();
         api.MapDatasetsApi(web.MaxUploadBytes);
         api.MapClusterApi();
+        app.MapPlatformEvaluations(api);
         return app;
     }
 
