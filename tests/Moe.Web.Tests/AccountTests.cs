@@ -34,7 +34,28 @@ public sealed class AccountTests(WebApp app)
         Assert.Equal("admin", me.Str("user_name"));
         Assert.True(me["is_admin"]!.GetValue<bool>());
 
+        // Sign-out is a form on every portal page; without its antiforgery token (a cross-site form) nothing happens.
         await (await client.PostAsync("/account/logout", null, Ct)).ExpectAsync(HttpStatusCode.Redirect);
+        await client.GetJsonAsync("/api/v1/me");
+        var token = await WebApp.AntiforgeryTokenAsync(client, "/");
+        var logout = await client.PostAsync("/account/logout", new FormUrlEncodedContent([new("__RequestVerificationToken", token)]), Ct);
+        await logout.ExpectAsync(HttpStatusCode.Redirect);
+        Assert.Equal("/login", logout.Headers.Location?.OriginalString);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/api/v1/me", Ct)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Sign_in_without_the_forms_antiforgery_token_is_refused()
+    {
+        // A cross-site page posting the right credentials (login CSRF) has no token: the user stays signed out.
+        using var client = app.CookieClient();
+        var response = await client.PostAsync("/account/login", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["user_name"] = "admin", ["password"] = WebApp.AdminPassword,
+        }), Ct);
+        await response.ExpectAsync(HttpStatusCode.Redirect);
+        Assert.StartsWith("/login?error=expired", response.Headers.Location?.OriginalString);
+        Assert.DoesNotContain(response.Headers.TryGetValues("Set-Cookie", out var cookies) ? cookies : [], c => c.StartsWith("moe.auth="));
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/api/v1/me", Ct)).StatusCode);
     }
 
@@ -140,7 +161,7 @@ public sealed class AccountTests(WebApp app)
     }
 
     [Fact]
-    public async Task A_key_works_until_it_expires_and_a_disabled_users_keys_stop_working()
+    public async Task A_key_works_until_it_expires_and_a_disabled_users_keys_and_cookies_stop_working()
     {
         var user = await app.NewUserAsync("expiry");
         var key = await (await user.Cookie.PostJsonAsync("/api/v1/me/api-keys", new { name = "a day", expires_in_days = 1 }))
@@ -168,6 +189,8 @@ public sealed class AccountTests(WebApp app)
             await db.SaveChangesAsync(Ct);
         }
         Assert.Equal(HttpStatusCode.Unauthorized, (await user.Api.GetAsync("/api/v1/me", Ct)).StatusCode);
+        // The cookie the user signed in with earlier stops working too (not only when it expires in days).
+        Assert.Equal(HttpStatusCode.Unauthorized, (await user.Cookie.GetAsync("/api/v1/me", Ct)).StatusCode);
         using var again = app.CookieClient();
         using var signIn = await WebApp.SignInAsync(again, user.Name, user.Password, expectSuccess: false);
         Assert.StartsWith("/login?error=1", signIn.Headers.Location?.OriginalString);

@@ -128,11 +128,13 @@ public class WebApp : WebApplicationFactory<Program>, IAsyncLifetime
 
     public PlatformDb NewDb() => new(PlatformDbOptions.Create(Postgres, DatabasePath));
 
+    /// <summary>Signs in as a browser does: GET /login (antiforgery cookie + the form's token), then POST the form.</summary>
     public static async Task<HttpResponseMessage> SignInAsync(HttpClient client, string user, string password, bool expectSuccess = true)
     {
+        var token = await AntiforgeryTokenAsync(client, "/login");
         var response = await client.PostAsync("/account/login", new FormUrlEncodedContent(new Dictionary<string, string>
         {
-            ["user_name"] = user, ["password"] = password,
+            ["user_name"] = user, ["password"] = password, ["__RequestVerificationToken"] = token,
         }));
         if (expectSuccess)
         {
@@ -140,6 +142,15 @@ public class WebApp : WebApplicationFactory<Program>, IAsyncLifetime
             Assert.Equal("/", response.Headers.Location?.OriginalString);
         }
         return response;
+    }
+
+    /// <summary>The antiforgery token of the form on a server-rendered page (the client keeps the matching cookie).</summary>
+    public static async Task<string> AntiforgeryTokenAsync(HttpClient client, string page)
+    {
+        var html = await (await client.GetAsync(page)).EnsureSuccessStatusCode().Content.ReadAsStringAsync();
+        var match = System.Text.RegularExpressions.Regex.Match(html, "name=\"__RequestVerificationToken\"[^>]*value=\"([^\"]+)\"");
+        Assert.True(match.Success, $"no antiforgery token in {page}: {html[..Math.Min(html.Length, 500)]}");
+        return System.Net.WebUtility.HtmlDecode(match.Groups[1].Value);
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
@@ -9,10 +10,14 @@ using Microsoft.Extensions.Options;
 using Moe.Platform.Grains.Hosting;
 using Moe.Platform.Storage.Metadata;
 using Moe.Web.Apis;
+using Moe.Web.Components;
 using Moe.Web.Evaluations;
 using Moe.Web.Hosting;
+using Moe.Web.Portal;
+using Moe.Web.Queries;
 using Moe.Web.Runs;
 using Moe.Web.Security;
+using MudBlazor.Services;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using Scalar.AspNetCore;
@@ -47,6 +52,7 @@ public static class Extensions
         services.AddScoped(sp => new ProjectAccess(sp.GetRequiredService<PlatformDb>(),
             sp.GetRequiredService<IHttpContextAccessor>().HttpContext?.User ?? throw new InvalidOperationException("no request")));
         services.AddSingleton<RunPresets>();
+        services.AddSingleton<RunCommands>();
         if (web.Demo) services.AddHostedService<DemoLauncher>();
         builder.AddPlatformEvaluations(web);
 
@@ -60,11 +66,22 @@ public static class Extensions
                 o.Cookie.SameSite = SameSiteMode.Lax; // cross-site POSTs carry no cookie
                 o.LoginPath = "/login";
                 o.LogoutPath = "/logout";
+                o.ReturnUrlParameter = "return_url";
                 o.ExpireTimeSpan = TimeSpan.FromDays(7);
                 o.SlidingExpiration = true;
                 // The API answers 401/403; only pages redirect to the sign-in form.
                 o.Events.OnRedirectToLogin = context => ApiOrRedirect(context, StatusCodes.Status401Unauthorized);
                 o.Events.OnRedirectToAccessDenied = context => ApiOrRedirect(context, StatusCodes.Status403Forbidden);
+                // A disabled (or deleted) user's cookie stops working at once, not when it expires.
+                o.Events.OnValidatePrincipal = async context =>
+                {
+                    var accounts = context.HttpContext.RequestServices.GetRequiredService<UserAccounts>();
+                    if (context.Principal is not { } user || !await accounts.IsEnabledAsync(user.UserId(), context.HttpContext.RequestAborted))
+                    {
+                        context.RejectPrincipal();
+                        await context.HttpContext.SignOutAsync(CookieScheme);
+                    }
+                };
             })
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeys.Scheme, null);
         services.AddAuthorizationBuilder()
@@ -83,6 +100,17 @@ public static class Extensions
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = web.MaxUploadBytes);
         services.Configure<FormOptions>(o => o.MultipartBodyLengthLimit = web.MaxUploadBytes);
 
+        // The portal: Blazor pages rendered on the server, interactive over a SignalR circuit, as the signed-in user.
+        services.AddRazorComponents().AddInteractiveServerComponents();
+        services.AddCascadingAuthenticationState();
+        services.AddMudServices();
+        services.AddScoped<PortalSession>();
+        services.AddScoped<AuthenticationStateProvider, PortalAuthenticationState>();
+        // Run from a build folder (./platform run, tests), package assets (_content/MudBlazor) are found through the
+        // static web assets manifest; a published app has them in wwwroot and no manifest.
+        if (File.Exists(Path.Combine(AppContext.BaseDirectory, $"{typeof(Extensions).Assembly.GetName().Name}.staticwebassets.runtime.json")))
+            builder.WebHost.UseStaticWebAssets();
+
         services.AddHealthChecks()
             .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])
             .AddCheck<ClusterHealthCheck>("cluster", tags: ["ready"]);
@@ -98,6 +126,7 @@ public static class Extensions
         app.UseStatusCodePages();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseAntiforgery();
 
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false }); // alive: the process answers
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
@@ -117,6 +146,9 @@ public static class Extensions
         api.MapDatasetsApi(web.MaxUploadBytes);
         api.MapClusterApi();
         app.MapPlatformEvaluations(api);
+
+        app.MapStaticAssets();
+        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }
 

@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Moe.Platform;
 using Moe.Platform.Storage.Artifacts;
 using Moe.Platform.Storage.Metadata;
+using Moe.Web.Queries;
 using Moe.Web.Security;
 
 namespace Moe.Web.Apis;
@@ -18,14 +19,8 @@ public static class CheckpointsApi
     {
         var group = api.MapGroup("/runs/{runId}/checkpoints").WithTags("Checkpoints");
 
-        group.MapGet("/", async (string runId, ProjectAccess access, CancellationToken ct) =>
-        {
-            await access.RequireRunAsync(runId, ProjectRole.Viewer, ct);
-            return await access.Db.Checkpoints.AsNoTracking().Where(c => c.RunId == runId).OrderBy(c => c.Step)
-                .Select(c => new CheckpointView(c.Step, c.ArtifactPrefix, c.ManifestSha256, c.SizeBytes, c.ValLoss, c.CreatedAt,
-                    c.ModelVersions.OrderBy(m => m.Name).ThenBy(m => m.Version).Select(m => m.Name + "/" + m.Version).ToList()))
-                .ToListAsync(ct);
-        }).WithSummary("The run's checkpoints kept by retention (last K, best, pinned by models)");
+        group.MapGet("/", (string runId, ProjectAccess access, CancellationToken ct) => RunQueries.CheckpointsAsync(access, runId, ct))
+            .WithSummary("The run's checkpoints kept by retention (last K, best, pinned by models)");
 
         group.MapGet("/{step:long}/download", async (string runId, long step, ProjectAccess access, IArtifactStore store, HttpContext http, CancellationToken ct) =>
         {

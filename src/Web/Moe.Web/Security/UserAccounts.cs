@@ -42,6 +42,13 @@ public sealed class UserAccounts(IDbContextFactory<PlatformDb> databases, TimePr
         return user;
     }
 
+    /// <summary>Whether the account still exists and is not disabled (checked on every cookie request and circuit revalidation).</summary>
+    public async Task<bool> IsEnabledAsync(Guid userId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        return await db.Users.AnyAsync(u => u.Id == userId && u.DisabledAt == null, cancellationToken);
+    }
+
     public static string NormaliseUserName(string? userName)
     {
         var name = userName?.Trim().ToLowerInvariant() ?? "";
