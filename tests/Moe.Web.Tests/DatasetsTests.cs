@@ -73,8 +73,17 @@ public sealed class DatasetsTests(WebApp app)
             badVocab.Add(new StringContent("many"), "tokenizer_vocab");
             await (await app.Admin.PostAsync($"/api/v1/datasets/{id}/versions", badVocab, Ct)).ExpectProblemAsync(HttpStatusCode.BadRequest, "tokenizer_vocab");
         }
-        // Nothing was registered.
+        using (var badFraction = Corpus.Upload(("a.jsonl", Corpus.Documents(1, 3))))
+        {
+            // Refused by the dataset grain after the files were stored: they are removed again.
+            badFraction.Add(new StringContent("0.99"), "validation_fraction");
+            await (await app.Admin.PostAsync($"/api/v1/datasets/{id}/versions", badFraction, Ct)).ExpectProblemAsync(HttpStatusCode.BadRequest, "validation_fraction");
+        }
+        // Nothing was registered, and nothing was left in the artifact store.
         Assert.Empty((await app.Admin.GetJsonAsync($"/api/v1/datasets/{id}")).Arr("versions"));
+        var uploads = Path.Combine(app.DataDirectory, "artifacts", "objects", "datasets", id); // the local store keeps objects/<key>
+        Assert.True(!Directory.Exists(uploads) || Directory.GetFiles(uploads, "*", SearchOption.AllDirectories).Length == 0,
+            $"files left behind: {string.Join(", ", Directory.Exists(uploads) ? Directory.GetFiles(uploads, "*", SearchOption.AllDirectories) : [])}");
 
         var unknown = Names.Unique("unknown");
         await (await app.Admin.GetAsync($"/api/v1/datasets/{unknown}", Ct)).ExpectProblemAsync(HttpStatusCode.NotFound);

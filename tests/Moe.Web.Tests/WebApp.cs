@@ -63,6 +63,7 @@ public class WebApp : WebApplicationFactory<Program>, IAsyncLifetime
             ["Worker:MetricFlushInterval"] = "00:00:00.300",
             ["Worker:StopGrace"] = "00:00:30",
             ["Worker:ProbeDevices"] = "false", // CPU only: no `moe-trainer devices` at start
+            ["Evaluations:RetryDelays"] = "0,0", // two immediate retries: a failing evaluation ends in seconds
             ["Logging:LogLevel:Default"] = "Warning",
             ["ConnectionStrings:Postgres"] = Postgres,
         };

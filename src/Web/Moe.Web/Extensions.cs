@@ -90,6 +90,8 @@ public static class Extensions
         services.ConfigureHttpJsonOptions(o => ConfigureJson(o.SerializerOptions));
         services.AddProblemDetails();
         services.AddExceptionHandler<PlatformProblems>();
+        // Unparsable bodies and query values reach PlatformProblems (which names the field) instead of a bare 400.
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "MoE platform API";

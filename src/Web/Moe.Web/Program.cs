@@ -9,7 +9,10 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {
     Args = args, ContentRootPath = args.Any(a => a.StartsWith("--contentRoot", StringComparison.OrdinalIgnoreCase)) ? null : AppContext.BaseDirectory,
 });
+// MOE_ variables rank above appsettings.json but below the command line (as ASPNETCORE_ and DOTNET_ ones do): a later
+// source wins, so the command line is added again after them.
 builder.Configuration.AddEnvironmentVariables("MOE_");
+builder.Configuration.AddCommandLine(args);
 builder.AddPlatformWeb();
 var app = builder.Build();
 app.MapPlatformWeb();

@@ -162,6 +162,9 @@ public sealed class MetricStore(PlatformDb db)
     /// <summary>
     /// Bucket b holds steps with (step - first) * maxPoints / span = b (integer division), so at most maxPoints buckets
     /// of equal width; per bucket min, max, count and its last step, joined back (one index lookup) for the last value.
+    /// A CROSS JOIN because SQLite never reorders one: the buckets stay the outer loop. With JOIN ... ON and the range
+    /// bound (which keeps PostgreSQL on the index) SQLite 3.53 re-ran the grouping per sample row: 8.8 s instead of 3 ms
+    /// for 500 buckets over 2,000 steps. PostgreSQL plans both spellings alike.
     /// </summary>
     async Task<List<MetricBucket>> ReadBucketsAsync(long seriesId, long first, long last, int maxPoints, CancellationToken cancellationToken)
     {
@@ -172,7 +175,8 @@ public sealed class MetricStore(PlatformDb db)
                          MIN({Value}) AS min_value, MAX({Value}) AS max_value, COUNT(*) AS n
                   FROM {Samples} WHERE {SeriesId} = @series AND {Step} >= @first AND {Step} <= @last
                   GROUP BY 1) g
-            JOIN {Samples} s ON s.{SeriesId} = @series AND s.{Step} = g.last_step AND s.{Step} >= @first AND s.{Step} <= @last
+            CROSS JOIN {Samples} s
+            WHERE s.{SeriesId} = @series AND s.{Step} = g.last_step AND s.{Step} >= @first AND s.{Step} <= @last
             ORDER BY g.bucket
             """,
             ("@series", seriesId), ("@first", first), ("@last", last), ("@buckets", (long)maxPoints), ("@span", last - first + 1));

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 using Moe.Platform;
@@ -32,15 +33,26 @@ public sealed class PlatformProblems(IProblemDetailsService problems) : IExcepti
         }, p.Field, p.Problem),
         ArtifactNotFoundException a => new ProblemDetails { Status = StatusCodes.Status404NotFound, Title = "Not found", Detail = a.Message },
         AccessDeniedException d => new ProblemDetails { Status = StatusCodes.Status403Forbidden, Title = "Forbidden", Detail = d.Message },
+        BadHttpRequestException { InnerException: JsonException json } => JsonProblem(json),
+        BadHttpRequestException b when UnboundParameter.Match(b.Message) is { Success: true } m =>
+            FieldProblem(StatusCodes.Status400BadRequest, SnakeCase(m.Groups["name"].Value), $"'{m.Groups["value"].Value}' is not a valid {m.Groups["type"].Value.TrimEnd('?')}"),
         BadHttpRequestException b => new ProblemDetails
         {
-            Status = b.StatusCode, Title = b.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Request too large" : "Bad request",
-            Detail = b.InnerException is JsonException json ? $"the body is not valid JSON: {json.Message}" : b.Message,
+            Status = b.StatusCode, Title = b.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Request too large" : "Bad request", Detail = b.Message,
         },
-        JsonException json => FieldProblem(StatusCodes.Status400BadRequest, json.Path is { Length: > 1 } path ? path.TrimStart('$', '.') : "body",
-            $"the body is not valid JSON: {json.Message}"),
+        JsonException json => JsonProblem(json),
         _ => null,
     };
+
+    // A body that does not parse, or a value of the wrong type, names the JSON path at fault ("priority", "resources.gpus").
+    static ProblemDetails JsonProblem(JsonException json) =>
+        FieldProblem(StatusCodes.Status400BadRequest, json.Path is { Length: > 1 } path ? path.TrimStart('$', '.') : "body", $"the body is not valid JSON: {json.Message}");
+
+    // The framework's words for a query or route value that does not convert: Failed to bind parameter "int? pageSize" from "x".
+    static readonly Regex UnboundParameter = new("""^Failed to bind parameter "(?<type>[^"]+) (?<name>\w+)" from "(?<value>[^"]*)"\.""", RegexOptions.CultureInvariant);
+
+    // Query parameters are snake_case (page_size) while the message names the C# parameter (pageSize).
+    static string SnakeCase(string name) => Regex.Replace(name, "(?<=[a-z0-9])([A-Z])", "_$1").ToLowerInvariant();
 
     public static ProblemDetails FieldProblem(int status, string field, string problem) => new()
     {
