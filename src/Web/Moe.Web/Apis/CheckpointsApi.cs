@@ -49,14 +49,8 @@ public static class CheckpointsApi
 
         group.MapPost("/{step:long}/promote", async (string runId, long step, PromoteRequest request, ProjectAccess access, IGrainFactory grains, CancellationToken ct) =>
         {
-            var project = await access.RequireRunAsync(runId, ProjectRole.Member, ct);
-            var model = PlatformIds.Require(request.Model?.Trim().ToLowerInvariant(), "model");
-            await ModelsApi.RequireModelProjectAsync(access, model, ProjectRole.Member, project, ct);
-            var registry = grains.GetModel(model);
-            var version = await registry.RegisterVersionAsync(runId, step, request.Description);
-            if (!string.IsNullOrWhiteSpace(request.Alias)) await registry.SetAliasAsync(request.Alias.Trim(), version.Version);
-            return Results.Created($"/api/v1/models/{model}/versions/{version.Version}",
-                ModelsApi.View(await registry.ResolveAsync(version.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)), project));
+            var version = await CheckpointCommands.PromoteAsync(access, grains, runId, step, request, ct);
+            return Results.Created($"/api/v1/models/{version.Model}/versions/{version.Version}", version);
         }).WithSummary("Register the checkpoint as the next version of a model (and optionally point an alias at it)");
     }
 }
