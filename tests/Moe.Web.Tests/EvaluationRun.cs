@@ -10,6 +10,7 @@ namespace Moe.Web.Tests;
 /// </summary>
 public sealed record EvaluationRun(TestUser Member, TestUser Viewer, string Project, string RunId, string Dataset)
 {
+    // A failure test deletes the older checkpoint's files: other tests use the newest.
     public const long NewestStep = 8, OlderStep = 4;
 
     static readonly ConditionalWeakTable<WebApp, Lazy<Task<EvaluationRun>>> Trained = new();

@@ -13,23 +13,11 @@ public sealed class PortalDataPagesTests(WebApp app)
     static CancellationToken Ct => TestContext.Current.CancellationToken;
     static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(3);
 
-    static async Task<string> PageAsync(HttpClient client, string path)
-    {
-        using var response = await client.GetAsync(path, Ct);
-        var html = await response.ExpectAsync(HttpStatusCode.OK);
-        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
-        return html;
-    }
+    static Task<string> PageAsync(HttpClient client, string path) => Pages.GetAsync(client, path);
 
-    static string TestId(string id) => $"data-testid=\"{id}\"";
+    static string TestId(string id) => Pages.TestId(id);
 
-    /// <summary>The HTML of the table row with this test id (up to its closing tag).</summary>
-    static string Row(string html, string testId)
-    {
-        var match = Regex.Match(html, $"<tr[^>]*{Regex.Escape(TestId(testId))}[^>]*>(.*?)</tr>", RegexOptions.Singleline);
-        Assert.True(match.Success, $"no row {testId} in the page");
-        return match.Groups[1].Value;
-    }
+    static string Row(string html, string testId) => Pages.Row(html, testId);
 
     [Fact]
     public async Task Datasets_are_listed_for_everyone_and_only_members_are_offered_uploads()

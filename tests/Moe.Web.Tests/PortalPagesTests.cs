@@ -11,13 +11,7 @@ public sealed class PortalPagesTests(WebApp app)
 {
     static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    static async Task<string> PageAsync(HttpClient client, string path)
-    {
-        using var response = await client.GetAsync(path, Ct);
-        var html = await response.ExpectAsync(HttpStatusCode.OK);
-        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
-        return WebUtility.HtmlDecode(html);
-    }
+    static Task<string> PageAsync(HttpClient client, string path) => Pages.GetAsync(client, path, decode: true);
 
     async Task<(string Id, string Name)> ExperimentAsync(string project, string stem)
     {

@@ -25,9 +25,6 @@ public sealed record LogLineView(long Sequence, int Attempt, DateTime At, string
 /// <summary>/api/v1/runs: launch from a config or preset, list and filter, follow (history, metrics, log), cancel and resume.</summary>
 public static class RunsApi
 {
-    /// <summary>The largest page any list endpoint returns.</summary>
-    public const int MaxPageSize = RunQueries.MaxPageSize;
-
     public static void MapRunsApi(this RouteGroupBuilder api)
     {
         var group = api.MapGroup("/runs").WithTags("Runs");

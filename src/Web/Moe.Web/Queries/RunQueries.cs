@@ -18,15 +18,11 @@ public sealed record RunFilter(string? Project = null, string? ExperimentId = nu
 /// </summary>
 public static class RunQueries
 {
-    public const int MaxPageSize = 200, MaxMetricNames = 64, MaxPoints = 10_000, MaxLogLines = 5_000;
+    public const int MaxMetricNames = 64, MaxPoints = 10_000, MaxLogLines = 5_000;
 
     public static async Task<PageOf<RunView>> ListAsync(ProjectAccess access, RunFilter filter, CancellationToken ct)
     {
-        var (size, number) = (filter.PageSize, filter.Page);
-        if (size is < 1 or > MaxPageSize) throw new PlatformException("page_size", $"must be between 1 and {MaxPageSize}");
-        if (number < 1) throw new PlatformException("page", "must be 1 or more");
-        // (page - 1) * page_size overflowed int for large pages and Skip went negative: the first page came back.
-        if ((long)(number - 1) * size > int.MaxValue) throw new PlatformException("page", $"must be at most {int.MaxValue / size + 1} with page_size {size}");
+        var page = Paging.Check(filter.Page, filter.PageSize);
         var statuses = ParseStatuses(filter.Status);
         var (project, experimentId, q) = (filter.Project, filter.ExperimentId, filter.Text);
         if (project is not null) await access.RequireAsync(project, ProjectRole.Viewer, ct);
@@ -37,9 +33,7 @@ public static class RunQueries
             .Where(r => experimentId == null || r.ExperimentId == experimentId)
             .Where(r => statuses == null || statuses.Contains(r.Status))
             .Where(r => q == null || r.Name.Contains(q) || r.Id.Contains(q));
-        int total = await query.CountAsync(ct);
-        var items = await View(query.OrderByDescending(r => r.CreatedAt).ThenBy(r => r.Id).Skip((number - 1) * size).Take(size), false).ToListAsync(ct);
-        return new PageOf<RunView>(items, total, number, size);
+        return await Paging.PageAsync(query, q => q.OrderByDescending(r => r.CreatedAt).ThenBy(r => r.Id), q => View(q, false), page, ct);
     }
 
     public static async Task<RunView> GetAsync(ProjectAccess access, string runId, bool withConfig, CancellationToken ct)
