@@ -179,7 +179,7 @@ public static class Extensions
         if (string.Equals(web.LogFormat, "json", StringComparison.OrdinalIgnoreCase)) logging.AddJsonConsole(o => o.UseUtcTimestamp = true);
         else logging.AddSimpleConsole(o => (o.SingleLine, o.TimestampFormat) = (true, "HH:mm:ss "));
         // Every SQL statement and grain placement at Information drowns what operators need; Logging:LogLevel overrides.
-        logging.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Warning).AddFilter("Polly", LogLevel.Warning)
+        logging.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Warning).AddFilter("Polly", LogLevel.Warning).AddFilter("Hangfire", LogLevel.Warning)
             .AddFilter("Orleans", LogLevel.Warning);
     }
 }
