@@ -40,6 +40,9 @@ public static class Extensions
         services.Configure<WebOptions>(configuration.GetSection(WebOptions.Section));
         services.AddSingleton(platform);
         services.AddSingleton(TimeProvider.System);
+        // Stopping takes the evaluation job server (it cancels running trainer jobs), then the silo, whose worker asks each
+        // running trainer to checkpoint (Worker:StopGrace): more than the host's default 30 s in all.
+        services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(90));
 
         ConfigureLogging(builder.Logging, web);
         if (web.IsClient) builder.AddPlatformClient(platform);

@@ -43,6 +43,7 @@ public static class EvaluationsExtensions
         {
             server.WorkerCount = options.Workers;
             server.SchedulePollingInterval = options.SchedulePollInterval;
+            server.ShutdownTimeout = TimeSpan.FromSeconds(10); // a cancelled trainer job is killed; no need to wait 15 s
             server.ServerName = $"moe-web-{Environment.MachineName.ToLowerInvariant()}-{Environment.ProcessId}";
         });
 
