@@ -9,21 +9,9 @@ using MudBlazor.Services;
 namespace Moe.Web.Tests.Components;
 
 /// <summary>The expert-load heatmap rendered without a browser: what it says it draws, and its layer selector.</summary>
-public sealed class ExpertHeatmapTests : IAsyncDisposable
+public sealed class ExpertHeatmapTests : PortalComponentTest
 {
-    readonly BunitContext _context = new();
-
-    public ExpertHeatmapTests()
-    {
-        _context.Services.AddMudServices();
-        _context.JSInterop.Mode = JSRuntimeMode.Loose; // Plotly and MudBlazor call into JS; nothing here checks those calls
-    }
-
-    // MudBlazor's services are only IAsyncDisposable: a synchronous Dispose of the container throws.
-    public ValueTask DisposeAsync() => _context.DisposeAsync();
-
-    static CurveView Curve(string name, params (long Step, double? Value)[] points) =>
-        new(name, false, points.Select(p => new CurvePoint(p.Step, p.Step, p.Value, p.Value, p.Value, 1)).ToList());
+    static CurveView Curve(string name, params (long Step, double? Value)[] points) => Curves.Of(name, points);
 
     // Layer 0: 3 experts × 2 steps, all filled (6 cells). Layer 1: 2 experts × 3 steps, expert 1 missing step 30 (5 of 6).
     static readonly List<ExpertLoadMatrix> Matrices = ExpertLoadMatrix.FromCurves(
@@ -44,7 +32,7 @@ public sealed class ExpertHeatmapTests : IAsyncDisposable
     [Fact]
     public void One_layer_is_drawn_without_a_selector()
     {
-        var heatmap = _context.Render<ExpertHeatmap>(p => p.Add(h => h.Matrices, [Matrices[0]]));
+        var heatmap = Context.Render<ExpertHeatmap>(p => p.Add(h => h.Matrices, [Matrices[0]]));
 
         Assert.Equal(new Dictionary<string, string> { ["data-layer"] = "0", ["data-cells"] = "6", ["data-experts"] = "3", ["data-steps"] = "2" }, Shown(heatmap));
         Assert.Empty(heatmap.FindComponents<MudSelect<int>>());
@@ -56,7 +44,7 @@ public sealed class ExpertHeatmapTests : IAsyncDisposable
     public async Task With_several_layers_a_selector_switches_the_layer_shown_and_reports_the_choice()
     {
         var chosen = new List<int>();
-        var heatmap = _context.Render<ExpertHeatmap>(p => p
+        var heatmap = Context.Render<ExpertHeatmap>(p => p
             .Add(h => h.Matrices, Matrices)
             .Add(h => h.LayerChanged, layer => chosen.Add(layer)));
 
@@ -76,7 +64,7 @@ public sealed class ExpertHeatmapTests : IAsyncDisposable
     public async Task A_layer_not_loaded_yet_shows_no_cells_until_its_matrix_comes()
     {
         // The page loads only the selected layer's curves: it lists every layer and passes the one matrix it has.
-        var heatmap = _context.Render<ExpertHeatmap>(p => p.Add(h => h.Matrices, [Matrices[0]]).Add(h => h.Layers, [0, 1, 2]));
+        var heatmap = Context.Render<ExpertHeatmap>(p => p.Add(h => h.Matrices, [Matrices[0]]).Add(h => h.Layers, [0, 1, 2]));
         Assert.Single(heatmap.FindComponents<MudSelect<int>>());
         Assert.Equal("6", Shown(heatmap)["data-cells"]);
 
@@ -96,11 +84,11 @@ public sealed class ExpertHeatmapTests : IAsyncDisposable
     [Fact]
     public void The_layer_parameter_picks_the_layer_shown_and_no_loads_at_all_says_so()
     {
-        var second = _context.Render<ExpertHeatmap>(p => p.Add(h => h.Matrices, Matrices).Add(h => h.Layer, 1));
+        var second = Context.Render<ExpertHeatmap>(p => p.Add(h => h.Matrices, Matrices).Add(h => h.Layer, 1));
         Assert.Equal("1", Shown(second)["data-layer"]);
         Assert.Equal("5", Shown(second)["data-cells"]);
 
-        var none = _context.Render<ExpertHeatmap>(p => p.Add(h => h.Matrices, []));
+        var none = Context.Render<ExpertHeatmap>(p => p.Add(h => h.Matrices, []));
         Assert.Equal("0", Shown(none)["data-cells"]);
         Assert.Equal("", Shown(none)["data-layer"]);
         Assert.Contains("No expert loads are recorded for this run.", none.Markup);

@@ -6,8 +6,7 @@ namespace Moe.Web.Tests.Components;
 /// <summary>The expert-load heatmap's mapping from router curves to an experts × steps matrix, and router metric names.</summary>
 public sealed class ExpertLoadMatrixTests
 {
-    static CurveView Curve(string name, params (long Step, double? Value)[] points) =>
-        new(name, false, points.Select(p => new CurvePoint(p.Step, p.Step, p.Value, p.Value, p.Value, 1)).ToList());
+    static CurveView Curve(string name, params (long Step, double? Value)[] points) => Curves.Of(name, points);
 
     [Fact]
     public void Two_layers_of_three_experts_with_ragged_steps_become_one_matrix_per_layer()

@@ -219,19 +219,8 @@ public sealed class LaunchFormTests
 }
 
 /// <summary>One input rendered without a browser: its test id, the changed marker and the refusal shown under it.</summary>
-public sealed class LaunchFieldInputTests : IAsyncDisposable
+public sealed class LaunchFieldInputTests : PortalComponentTest
 {
-    readonly BunitContext _context = new();
-
-    public LaunchFieldInputTests()
-    {
-        _context.Services.AddMudServices();
-        _context.JSInterop.Mode = JSRuntimeMode.Loose;
-    }
-
-    // MudBlazor's services are only IAsyncDisposable: a synchronous Dispose of the container throws.
-    public ValueTask DisposeAsync() => _context.DisposeAsync();
-
     [Fact]
     public void A_refusal_is_shown_under_its_input()
     {
@@ -240,14 +229,14 @@ public sealed class LaunchFieldInputTests : IAsyncDisposable
         form.ShowError("config.model.moe.top_k", "5 exceeds moe.num_experts (4)");
         form["model.moe.top_k"].Integer = 5;
 
-        var input = _context.Render<LaunchFieldInput>(p => p.Add(c => c.Field, form["model.moe.top_k"]));
+        var input = Context.Render<LaunchFieldInput>(p => p.Add(c => c.Field, form["model.moe.top_k"]));
 
         Assert.NotNull(input.Find("input[data-testid='field-model.moe.top_k']"));
         Assert.Equal("true", input.Find("[data-field='model.moe.top_k']").GetAttribute("data-changed"));
         Assert.Contains("5 exceeds moe.num_experts (4)", input.Markup);
         Assert.Contains("mud-input-error", input.Markup);
 
-        var clean = _context.Render<LaunchFieldInput>(p => p.Add(c => c.Field, form["model.moe.num_experts"]));
+        var clean = Context.Render<LaunchFieldInput>(p => p.Add(c => c.Field, form["model.moe.num_experts"]));
         Assert.DoesNotContain("mud-input-error", clean.Markup);
         Assert.Equal("false", clean.Find("[data-field='model.moe.num_experts']").GetAttribute("data-changed"));
     }
@@ -259,7 +248,7 @@ public sealed class LaunchFieldInputTests : IAsyncDisposable
         form.LoadPreset(new RunPresets(), "tiny-cpu");
         form.ShowError("moe.top_k", "is wrong");
         LaunchField? changed = null;
-        var input = _context.Render<LaunchFieldInput>(p => p.Add(c => c.Field, form["model.moe.top_k"]).Add(c => c.Changed, f => changed = f));
+        var input = Context.Render<LaunchFieldInput>(p => p.Add(c => c.Field, form["model.moe.top_k"]).Add(c => c.Changed, f => changed = f));
 
         input.Find("input[data-testid='field-model.moe.top_k']").Change("1");
 

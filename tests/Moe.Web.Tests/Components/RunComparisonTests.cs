@@ -8,21 +8,9 @@ using MudBlazor.Services;
 namespace Moe.Web.Tests.Components;
 
 /// <summary>The compare page's numbers, computed by hand from two runs with known curves; layer averaging; missing metrics.</summary>
-public sealed class RunComparisonTests : IAsyncDisposable
+public sealed class RunComparisonTests : PortalComponentTest
 {
-    readonly BunitContext _context = new();
-
-    public RunComparisonTests()
-    {
-        _context.Services.AddMudServices();
-        _context.JSInterop.Mode = JSRuntimeMode.Loose;
-    }
-
-    // MudBlazor's key interceptor (used by the chips) can only be disposed asynchronously.
-    public ValueTask DisposeAsync() => _context.DisposeAsync();
-
-    static CurveView Curve(string name, params (long Step, double? Value)[] points) =>
-        new(name, false, points.Select(p => new CurvePoint(p.Step, p.Step, p.Value, p.Value, p.Value, 1)).ToList());
+    static CurveView Curve(string name, params (long Step, double? Value)[] points) => Curves.Of(name, points);
 
     static RunView Run(string id, string? config, long? lastStep = null, double? bestValLoss = null, string status = "succeeded") =>
         new(id, "exp", "proj", id.ToUpperInvariant(), status, 0, new RunResources(0, 0, 1), 0, 1, DateTime.UtcNow, null, null, null, lastStep, lastStep,
@@ -159,7 +147,7 @@ public sealed class RunComparisonTests : IAsyncDisposable
     public void The_table_marks_the_best_cells_and_the_differing_setup()
     {
         var comparison = new RunComparison([(A, ACurves), (B, BCurves)]);
-        var table = _context.Render<CompareTable>(p => p.Add(t => t.Comparison, comparison));
+        var table = Context.Render<CompareTable>(p => p.Add(t => t.Comparison, comparison));
 
         var rowA = table.Find("[data-testid=compare-row-a]");
         var rowB = table.Find("[data-testid=compare-row-b]");

@@ -4,6 +4,7 @@ using Hangfire;
 using Hangfire.Server;
 using Microsoft.EntityFrameworkCore;
 using Moe.Platform.Storage.Metadata;
+using Moe.Web.Portal;
 
 namespace Moe.Web.Evaluations;
 
@@ -73,16 +74,14 @@ public sealed class EvaluationJob(
         results["checkpoint"] = checkpoint.ArtifactPrefix;
         results["run_id"] = checkpoint.RunId;
         if (dataset is not null && results.ContainsKey("data")) results["data"] = dataset;
-        evaluation.ValLoss = Number(results["val_loss"]);
-        evaluation.ValPpl = Number(results["val_ppl"]);
-        evaluation.ExactMatch = Number(results["arithmetic"]?["exact_match"]);
+        evaluation.ValLoss = JsonRead.Double(results["val_loss"]);
+        evaluation.ValPpl = JsonRead.Double(results["val_ppl"]);
+        evaluation.ExactMatch = JsonRead.Double(results["arithmetic"]?["exact_match"]);
         var layers = results["router"] as JsonArray ?? [];
-        evaluation.MaxOverMean = layers.Select(l => Number(l?["max_over_mean"])).Max();
-        evaluation.DropFraction = layers.Select(l => Number(l?["drop_fraction"])).Max();
+        evaluation.MaxOverMean = layers.Select(l => JsonRead.Double(l?["max_over_mean"])).Max();
+        evaluation.DropFraction = layers.Select(l => JsonRead.Double(l?["drop_fraction"])).Max();
         evaluation.ResultsJson = results.ToJsonString();
     }
-
-    static double? Number(JsonNode? node) => node is JsonValue value && value.TryGetValue<double>(out var number) ? number : null;
 
     static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
 }

@@ -107,26 +107,3 @@ public sealed record ContextIndependence(double? Consistency, double? Chance, lo
     /// <summary>Consistency over chance (1: no better than chance; E: fully decided by the id).</summary>
     public double? OverChance => Consistency is { } c && Chance is { } p && p > 0 ? c / p : null;
 }
-
-/// <summary>Lenient reads of JSON values: a wrong type or a missing value is null.</summary>
-static class JsonRead
-{
-    public static IReadOnlyList<JsonNode?> Array(JsonNode? node) => node is JsonArray array ? array.ToList() : [];
-
-    public static string? Text(JsonNode? node) => node is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
-
-    public static double? Double(JsonNode? node) =>
-        node is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<double>(out var d) && double.IsFinite(d) ? d : null;
-
-    public static long? Long(JsonNode? node) => Double(node) is { } d && d == Math.Floor(d) && Math.Abs(d) < 9e15 ? (long)d : null;
-
-    public static int? Int(JsonNode? node) => Long(node) is { } l and >= int.MinValue and <= int.MaxValue ? (int)l : null;
-
-    /// <summary>The numbers of an array (null for a non-number), padded with nulls to at least <paramref name="length"/>.</summary>
-    public static IReadOnlyList<double?> Doubles(JsonNode? node, int length)
-    {
-        var values = Array(node).Select(Double).ToList();
-        while (values.Count < length) values.Add(null);
-        return values;
-    }
-}

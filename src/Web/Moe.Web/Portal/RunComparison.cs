@@ -1,3 +1,4 @@
+using static Moe.Web.Portal.JsonRead;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -195,14 +196,6 @@ public sealed partial class RunComparison
     }
 
     static string Number(double value) => value.ToString("G4", CultureInfo.InvariantCulture);
-
-    static string? Text(JsonNode? node) => node is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
-
-    static bool? Bool(JsonNode? node) => node is JsonValue v && v.TryGetValue<bool>(out var b) ? b : null;
-
-    static double? Double(JsonNode? node) => node is JsonValue v && v.TryGetValue<double>(out var d) ? d : null;
-
-    static int? Int(JsonNode? node) => Double(node) is { } d && d == Math.Floor(d) && d is >= int.MinValue and <= int.MaxValue ? (int)d : null;
 
     [GeneratedRegex(@"^router\.(\d+)\.(max_over_mean|drop_fraction|entropy|load\.\d+)$")]
     private static partial Regex RouterStat();

@@ -7,6 +7,8 @@ using Moe.Platform.Storage.Metadata;
 using Moe.Web.Apis;
 using Moe.Web.Security;
 
+using static Moe.Web.Portal.JsonRead;
+
 namespace Moe.Web.Queries;
 
 /// <summary>The key settings of a run's config a table shows, and its last throughput.</summary>
@@ -134,19 +136,16 @@ public static class ExperimentQueries
         var parts = new List<string>();
         void Weight(string key, string label)
         {
-            if (Number(balance[key]) is { } w && w > 0) parts.Add($"{label} {w.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture)}");
+            if (Double(balance[key]) is { } w && w > 0) parts.Add($"{label} {w.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture)}");
         }
         Weight("switch_weight", "switch");
         Weight("importance_weight", "importance");
         Weight("z_loss_weight", "z");
         Weight("group_weight", "group");
-        if (balance["aux_free"] is JsonValue v && v.TryGetValue<bool>(out var auxFree) && auxFree) parts.Add("aux-free");
+        if (Bool(balance["aux_free"]) == true) parts.Add("aux-free");
         return parts.Count > 0 ? string.Join(" + ", parts) : "none";
     }
 
-    static int? Int(JsonNode? node) => node is JsonValue v && v.TryGetValue<double>(out var d) && d == Math.Floor(d) && Math.Abs(d) <= int.MaxValue ? (int)d : null;
-    static double? Number(JsonNode? node) => node is JsonValue v && v.TryGetValue<double>(out var d) ? d : null;
-    static string? Text(JsonNode? node) => node is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
 
     static async Task<ExperimentSnapshot> CreateAsync(IGrainFactory grains, string id, ExperimentSpec spec, bool retryWithSuffix)
     {
