@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Moe.Platform.Storage.Metadata;
+using Moe.Platform.Testing;
 
 namespace Moe.WebBench;
 
@@ -145,13 +146,7 @@ public sealed partial class WebAppProcess : IAsyncDisposable
     {
         var cookies = new CookieContainer();
         var client = Api.Client(BaseAddress, cookies: cookies);
-        string html = await (await client.GetAsync("/login")).EnsureSuccessStatusCode().Content.ReadAsStringAsync();
-        var token = TokenPattern().Match(html);
-        if (!token.Success) throw new InvalidOperationException($"no antiforgery token on /login: {html[..Math.Min(html.Length, 300)]}");
-        using var response = await client.PostAsync("/account/login", new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["user_name"] = AdminUser, ["password"] = AdminPassword, ["__RequestVerificationToken"] = WebUtility.HtmlDecode(token.Groups[1].Value),
-        }));
+        using var response = await PortalSignIn.PostAsync(client, AdminUser, AdminPassword);
         if (response.StatusCode != HttpStatusCode.Redirect || response.Headers.Location?.OriginalString != "/")
             throw new InvalidOperationException($"sign-in failed: {(int)response.StatusCode} to {response.Headers.Location}");
         return (client, cookies);
@@ -160,9 +155,6 @@ public sealed partial class WebAppProcess : IAsyncDisposable
     /// <summary>"12:00:00 warn: Category[123] message": the level and the category.</summary>
     [GeneratedRegex(@"\b(warn|fail|crit): ([^\[\s]+)\[")]
     private static partial Regex LogLevelPattern();
-
-    [GeneratedRegex("name=\"__RequestVerificationToken\"[^>]*value=\"([^\"]+)\"")]
-    private static partial Regex TokenPattern();
 
     public string Tail(int lines)
     {

@@ -11,6 +11,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Moe.Platform.Scheduling;
+using Moe.Platform.Testing;
 using Moe.Platform.Storage.Metadata;
 using Npgsql;
 
@@ -132,11 +133,7 @@ public class WebApp : WebApplicationFactory<Program>, IAsyncLifetime
     /// <summary>Signs in as a browser does: GET /login (antiforgery cookie + the form's token), then POST the form.</summary>
     public static async Task<HttpResponseMessage> SignInAsync(HttpClient client, string user, string password, bool expectSuccess = true)
     {
-        var token = await AntiforgeryTokenAsync(client, "/login");
-        var response = await client.PostAsync("/account/login", new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["user_name"] = user, ["password"] = password, ["__RequestVerificationToken"] = token,
-        }));
+        var response = await PortalSignIn.PostAsync(client, user, password);
         if (expectSuccess)
         {
             Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
@@ -146,13 +143,7 @@ public class WebApp : WebApplicationFactory<Program>, IAsyncLifetime
     }
 
     /// <summary>The antiforgery token of the form on a server-rendered page (the client keeps the matching cookie).</summary>
-    public static async Task<string> AntiforgeryTokenAsync(HttpClient client, string page)
-    {
-        var html = await (await client.GetAsync(page)).EnsureSuccessStatusCode().Content.ReadAsStringAsync();
-        var match = System.Text.RegularExpressions.Regex.Match(html, "name=\"__RequestVerificationToken\"[^>]*value=\"([^\"]+)\"");
-        Assert.True(match.Success, $"no antiforgery token in {page}: {html[..Math.Min(html.Length, 500)]}");
-        return System.Net.WebUtility.HtmlDecode(match.Groups[1].Value);
-    }
+    public static Task<string> AntiforgeryTokenAsync(HttpClient client, string page) => PortalSignIn.AntiforgeryTokenAsync(client, page);
 
     /// <summary>
     /// A new user (created by the admin) and an API key made by that user (signed in with a cookie); returns a Bearer
