@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Moe.Platform.Storage.Artifacts;
 using Moe.Platform.Worker.Checkpoints;
 using Moe.Platform.Worker.Events;
+using Moe.Supervision;
 using Moe.Platform.Worker.Jobs;
 
 namespace Moe.Platform.Worker.Tests;

@@ -1,4 +1,5 @@
 using Moe.Platform.Worker.Events;
+using Moe.Supervision;
 using Moe.Platform.Worker.Jobs;
 
 namespace Moe.Platform.Worker.Tests;

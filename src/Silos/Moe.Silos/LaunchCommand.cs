@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Moe.Platform;
@@ -19,7 +18,6 @@ public static class LaunchCommand
     {
         var grains = host.Services.GetRequiredService<IGrainFactory>();
         var config = request.ConfigJson;
-        int totalSteps = JsonNode.Parse(config)?["training"]?["steps"] is JsonValue s && s.TryGetValue<int>(out var steps) ? steps : 0;
 
         var experimentId = PlatformIds.Require(request.Experiment, "--experiment");
         var experiment = grains.GetExperiment(experimentId);
@@ -37,6 +35,7 @@ public static class LaunchCommand
             new ResourceRequest(request.Gpus, 0, request.Gpus > 0 ? 0 : 1), config, request.MaxRetries);
         var run = grains.GetRun(runId);
         await run.CreateAsync(spec);
+        long totalSteps = spec.TotalSteps() ?? 0;
         output.WriteLine($"launched {runId} in experiment '{experimentId}'; Ctrl-C cancels it");
 
         using var cancel = cancellationToken.Register(() => _ = run.RequestCancelAsync("cancelled from moe-silo launch"));
@@ -64,7 +63,7 @@ public static class LaunchCommand
     }
 
     /// <summary>One line: status, a bar of the steps done, the best validation loss.</summary>
-    private static string Describe(RunSnapshot run, int totalSteps)
+    private static string Describe(RunSnapshot run, long totalSteps)
     {
         var step = run.LastStep ?? 0;
         var bar = totalSteps > 0 ? $" [{new string('#', (int)(20 * step / totalSteps)).PadRight(20, '.')}] {step}/{totalSteps}" : $" step {step}";

@@ -2,11 +2,16 @@ using Moe.Model.Backend;
 using Moe.Model.Config;
 using Moe.Model.Data;
 using Moe.Model.Training;
+using Moe.Supervision;
 using Moe.Trainer;
 
-// moe-trainer: the Trainer's command line. Exit codes: 0 ok, 1 failure, 2 bad usage or configuration, 3 torch backend unavailable.
+// moe-trainer: the Trainer's command line. Exit codes: 0 ok, 1 failure, 2 bad usage or configuration, 3 torch backend
+// unavailable, 4 its folder is leased by another process, 5 its supervisor died (started by the platform), 130 interrupted.
+// Started by the platform, it dies with its supervisor and holds the lease the supervisor asked for (Moe.Supervision).
+using var supervisor = SupervisorLink.WatchSupervisor(SupervisorGone);
 try
 {
+    using var lease = SupervisorLink.AcquireRequestedLease($"moe-trainer {string.Join(' ', args.Take(2))}");
     return args switch
     {
         ["train", .. var rest] => TrainCommand.Run(CommandArgs.Parse(rest)),
@@ -20,6 +25,11 @@ try
         [] or ["help" or "--help" or "-h"] => Usage(0),
         _ => Usage(2, $"unknown command '{args[0]}'"),
     };
+}
+catch (LeaseHeldException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 4;
 }
 catch (ConfigException e)
 {
@@ -40,6 +50,20 @@ catch (TorchBackendException e)
 {
     Console.Error.WriteLine($"error: {e.Message}");
     return 3;
+}
+
+// Nobody would record what this process does from now on (its metrics, its checkpoints), and a restarted supervisor will
+// start the work again: stop at once, without a checkpoint. A torn metrics line or checkpoint folder is cleaned on resume.
+static void SupervisorGone(string reason)
+{
+    Console.Error.WriteLine($"error: exiting at once, without a checkpoint: {reason}");
+    // Environment.Exit runs exit handlers, which a busy native thread could hold up; a supervisor-less process must not linger.
+    new Thread(() =>
+    {
+        Thread.Sleep(TimeSpan.FromSeconds(5));
+        PosixSignals.Send(Environment.ProcessId, PosixSignals.SigKill);
+    }) { IsBackground = true }.Start();
+    Environment.Exit(SupervisorLink.SupervisorGoneExitCode);
 }
 
 static int Usage(int code, string? problem = null)

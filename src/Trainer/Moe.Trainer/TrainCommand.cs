@@ -2,6 +2,7 @@ using System.Globalization;
 using Moe.Model.Backend;
 using Moe.Model.Model;
 using Moe.Model.Training;
+using Moe.Supervision;
 
 namespace Moe.Trainer;
 
@@ -20,6 +21,8 @@ public static class TrainCommand
         args.RejectUnknown();
         var config = RunConfigLoader.LoadFile(configPath, args.Overrides);
         var output = outOption ?? Path.Combine("runs", config.Name);
+        // One process per run folder: a second trainer (an orphan of a dead worker, a second terminal) is refused.
+        using var lease = ProcessLease.Acquire(output, $"moe-trainer train {config.Name}");
 
         var device = TorchBackend.Initialize(config.Training.Device, libtorch);
         var display = TrainingDisplay.For(json);

@@ -58,4 +58,29 @@ public sealed class SchedulerHeartbeatTests(PlatformCluster platform) : IClassFi
         Assert.Contains("no longer runs it", lost.History.Single(t => t.To == RunStatus.Retrying).Reason);
         Assert.Contains(run, (await platform.Scheduler.GetAsync()).Queue.Select(j => j.RunId));
     }
+
+    [Fact]
+    public async Task A_worker_back_in_a_new_incarnation_releases_what_it_ran_at_once_without_a_retry_and_keeps_what_had_not_started()
+    {
+        var worker = NewId("w");
+        var before = Capacity(worker, cpu: 2) with { Incarnation = "first" };
+        await platform.Scheduler.HeartbeatAsync(before, []);
+        var started = await platform.SubmitAsync("started", Spec(maxRetries: 0)); // the crash must not fail it for want of retries
+        var placedOnly = await platform.SubmitAsync("placed-only", Spec(maxRetries: 0));
+        await platform.Scheduler.ScheduleAsync();
+        await platform.Run(started).MarkRunningAsync();
+        Assert.Equal(2, (await platform.Scheduler.HeartbeatAsync(before, [started])).Runs.Length);
+
+        // The whole process was killed and started again: same worker id, new incarnation, running nothing.
+        var answer = await platform.Scheduler.HeartbeatAsync(Capacity(worker, cpu: 2) with { Incarnation = "second" }, []);
+
+        var requeued = await platform.Run(started).GetAsync();
+        Assert.Equal((RunStatus.Queued, 1), (requeued.Status, requeued.Attempt));
+        Assert.DoesNotContain(requeued.History, t => t.To is RunStatus.Retrying or RunStatus.Failed);
+        Assert.Contains($"worker {worker} restarted", requeued.History[^1].Reason);
+        // The run that was placed but never started is the new incarnation's to start.
+        Assert.Equal([placedOnly], answer.Runs.Select(r => r.RunId));
+        Assert.Equal(RunStatus.Scheduled, (await platform.Run(placedOnly).GetAsync()).Status);
+        Assert.Equal("second", (await platform.Scheduler.GetAsync()).Workers.Single(w => w.WorkerId == worker).Incarnation);
+    }
 }

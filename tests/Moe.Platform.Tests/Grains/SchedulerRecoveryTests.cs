@@ -55,12 +55,12 @@ public sealed class SchedulerRecoveryTests(PlatformCluster platform) : IClassFix
 
         await platform.Scheduler.WorkerGoneAsync(first);
 
-        var retried = await platform.Run(started).GetAsync();
-        Assert.Equal(RunStatus.Queued, retried.Status);
-        Assert.Equal(2, retried.Attempt);
-        Assert.Equal(
-            (RunStatus.Running, RunStatus.Retrying, $"worker {first} is gone"),
-            (retried.History[^2].From, retried.History[^2].To, retried.History[^2].Reason));
+        var requeuedStarted = await platform.Run(started).GetAsync();
+        Assert.Equal(RunStatus.Queued, requeuedStarted.Status);
+        Assert.Equal(1, requeuedStarted.Attempt); // losing its worker is not the process's failure: no retry is used
+        Assert.DoesNotContain(requeuedStarted.History, t => t.To == RunStatus.Retrying);
+        Assert.Equal((RunStatus.Running, RunStatus.Queued), (requeuedStarted.History[^1].From, requeuedStarted.History[^1].To));
+        Assert.StartsWith($"worker {first} is gone", requeuedStarted.History[^1].Reason);
         var requeued = await platform.Run(notStarted).GetAsync();
         Assert.Equal(RunStatus.Queued, requeued.Status);
         Assert.Equal(1, requeued.Attempt); // it never started, so no retry is used
@@ -74,5 +74,21 @@ public sealed class SchedulerRecoveryTests(PlatformCluster platform) : IClassFix
         Assert.All(plan.Placements, p => Assert.Equal(second, p.WorkerId));
         Assert.Equal(2, plan.Placements.Count());
         Assert.Equal(second, (await platform.Run(started).GetAsync()).WorkerId);
+    }
+
+    [Fact]
+    public async Task A_run_whose_retries_are_used_up_is_requeued_not_failed_when_its_worker_is_lost()
+    {
+        var worker = NewId("w");
+        await platform.Scheduler.RegisterWorkerAsync(Capacity(worker, cpu: 1));
+        var run = await platform.SubmitAsync("no-retries", Spec(maxRetries: 0));
+        await platform.Scheduler.ScheduleAsync();
+        await platform.Run(run).MarkRunningAsync();
+
+        await platform.Scheduler.WorkerGoneAsync(worker);
+
+        var after = await platform.Run(run).GetAsync();
+        Assert.Equal((RunStatus.Queued, 1), (after.Status, after.Attempt));
+        Assert.Contains(run, (await platform.Scheduler.GetAsync()).Queue.Select(j => j.RunId));
     }
 }

@@ -251,4 +251,18 @@ public class RunLifecycleTests
         Assert.Equal("reason", Assert.Throws<PlatformException>(() => run.Apply(RunStatus.Scheduled, " ")).Field);
         Assert.Equal(RunStatus.Queued, run.Status);
     }
+
+    [Fact]
+    public void A_lost_worker_requeues_a_running_run_without_using_a_retry_even_when_none_is_left()
+    {
+        var run = RunIn(RunStatus.Running, maxRetries: 0);
+
+        var lost = run.WorkerLost("worker w1 is gone");
+
+        Assert.Equal((RunStatus.Running, RunStatus.Queued), (lost.From, lost.To));
+        Assert.Equal((RunStatus.Queued, 1, 0), (run.Status, run.Attempt, run.RetriesLeft));
+        var restored = RunLifecycle.Restore(run.Snapshot(), TimeProvider.System); // the history still adds up
+        Assert.Equal((1, 0), (restored.Attempt, restored.RetriesLeft));
+        Assert.Throws<IllegalTransitionException>(() => run.WorkerLost("again")); // only from Running
+    }
 }

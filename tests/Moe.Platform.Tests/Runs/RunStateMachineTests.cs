@@ -19,6 +19,7 @@ public class RunStateMachineTests
         (RunStatus.Running, RunStatus.Retrying),
         (RunStatus.Running, RunStatus.Resuming),
         (RunStatus.Running, RunStatus.Cancelled),
+        (RunStatus.Running, RunStatus.Queued), // its worker was lost
         (RunStatus.Retrying, RunStatus.Queued),
         (RunStatus.Retrying, RunStatus.Cancelled),
         (RunStatus.Resuming, RunStatus.Queued),
@@ -40,11 +41,11 @@ public class RunStateMachineTests
     }
 
     [Fact]
-    public void The_matrix_has_18_legal_and_46_illegal_moves()
+    public void The_matrix_has_19_legal_and_45_illegal_moves()
     {
         Assert.Equal(8, Enum.GetValues<RunStatus>().Length);
-        Assert.Equal(18, LegalPairs().Count);
-        Assert.Equal(46, IllegalPairs().Count);
+        Assert.Equal(19, LegalPairs().Count);
+        Assert.Equal(45, IllegalPairs().Count);
     }
 
     [Theory]

@@ -46,10 +46,16 @@ public interface IRunGrain : IGrainWithStringKey
     Task<RunSnapshot> MarkSucceededAsync();
 
     /// <summary>
-    /// The process died or its worker is gone. Running: Retrying and straight back to Queued while a retry is left,
+    /// The process died (its worker saw it end). Running: Retrying and straight back to Queued while a retry is left,
     /// otherwise Failed. Scheduled (never started) and Resuming (already stopping): back to Queued, no retry used.
     /// </summary>
     Task<RunSnapshot> ReportProcessLostAsync(string reason);
+
+    /// <summary>
+    /// The worker supervising it is gone (crashed, restarted, or silent past the heartbeat timeout): back to Queued
+    /// without using a retry, since the process itself did not fail. Scheduled and Resuming runs go back to Queued too.
+    /// </summary>
+    Task<RunSnapshot> ReportWorkerLostAsync(string reason);
 
     /// <summary>A non-retryable error (Running -> Failed).</summary>
     Task<RunSnapshot> MarkFailedAsync(string reason);

@@ -16,6 +16,11 @@ public sealed record RunSpec(
 {
     public ImmutableArray<string> RequiredTagsOrEmpty => RequiredTags.IsDefault ? [] : RequiredTags;
 
+    /// <summary>The config's <c>training.steps</c> (admission has validated the config), for progress; null when it has none.</summary>
+    public long? TotalSteps() =>
+        System.Text.Json.Nodes.JsonNode.Parse(ConfigJson)?["training"]?["steps"] is System.Text.Json.Nodes.JsonValue v
+        && v.TryGetValue<long>(out var steps) ? steps : null;
+
     /// <summary>Refuses a malformed spec, naming the field (the API maps it to a 400).</summary>
     public void Validate()
     {

@@ -26,15 +26,16 @@ public interface ISchedulerGrain : IGrainWithIntegerKey
     /// <summary>
     /// A worker is alive: it is registered (or its capacity refreshed) and told what it should be running. Workers
     /// start the runs placed on them from this answer and stop the ones it no longer lists, so the scheduler never
-    /// calls a worker. <paramref name="runningRunIds"/> is what the worker runs now (for the dashboard and logs).
+    /// calls a worker. <paramref name="runningRunIds"/> is what the worker runs now: a started run missing from it lost
+    /// its process (a retry is used), unless the capacity names a new incarnation of the worker (restarted: no retry).
     /// A worker silent for longer than <see cref="SchedulerOptions.HeartbeatTimeout"/> is treated as gone.
     /// </summary>
     [AlwaysInterleave]
     Task<WorkerAssignment> HeartbeatAsync(WorkerCapacity capacity, ImmutableArray<string> runningRunIds);
 
     /// <summary>
-    /// The worker is gone: it leaves the pool, and each run on it is reported lost to its run grain (which goes back
-    /// to the queue, or fails when it has no retries left). Unknown workers are ignored.
+    /// The worker is gone: it leaves the pool, and each run on it goes back to the queue without using a retry (its
+    /// process did not fail; see <see cref="Runs.IRunGrain.ReportWorkerLostAsync"/>). Unknown workers are ignored.
     /// </summary>
     Task WorkerGoneAsync(string workerId);
 

@@ -83,7 +83,11 @@ public sealed class RunLifecycle
     /// A user queues a failed or cancelled run again (a new attempt with a fresh retry allowance); its worker continues
     /// from the newest checkpoint. Refused for a run that has not ended or has succeeded.
     /// </summary>
-    public RunTransition Resume(string reason) => Apply(RunStatus.Queued, reason);
+    public RunTransition Resume(string reason) =>
+        Status is RunStatus.Failed or RunStatus.Cancelled
+            ? Apply(RunStatus.Queued, reason)
+            // Running -> Queued exists too, but it is a lost worker's, not a user's to make.
+            : throw new IllegalTransitionException(Status, RunStatus.Queued, $"only a failed or cancelled run can be resumed; this one is {Status}");
 
     private static bool IsResume(RunTransition t) => t.From.IsTerminal() && t.To == RunStatus.Queued;
 
@@ -91,13 +95,20 @@ public sealed class RunLifecycle
         history.Reverse().TakeWhile(t => !IsResume(t)).Count(t => t.To == RunStatus.Retrying);
 
     /// <summary>
-    /// The running process died or its worker was lost: <see cref="RunStatus.Retrying"/> while a retry is left,
+    /// The running process died: <see cref="RunStatus.Retrying"/> while a retry is left,
     /// otherwise <see cref="RunStatus.Failed"/> (the reason then says the retries ran out).
     /// </summary>
     public RunTransition ProcessLost(string reason) =>
         RetriesLeft > 0 || Status != RunStatus.Running
             ? Apply(RunStatus.Retrying, reason) // from a non-Running status this throws with the usual message
             : Apply(RunStatus.Failed, $"{reason} (no retries left after {Attempt} attempts)");
+
+    /// <summary>
+    /// The worker supervising the process is gone (it crashed, restarted, or missed its heartbeats): back to
+    /// <see cref="RunStatus.Queued"/> without using a retry, since the process did not fail; it resumes from its newest
+    /// checkpoint wherever it is placed next. Like a preemption, it continues the same attempt.
+    /// </summary>
+    public RunTransition WorkerLost(string reason) => Apply(RunStatus.Queued, reason);
 
     /// <summary>A non-retryable error (bad config, a crash that will repeat): straight to Failed.</summary>
     public RunTransition Fail(string reason) => Apply(RunStatus.Failed, reason);

@@ -23,9 +23,10 @@ public static class RunStateMachine
             [
                 RunStatus.Succeeded /* exit 0 after all steps */,
                 RunStatus.Failed /* non-retryable error, or retries exhausted */,
-                RunStatus.Retrying /* process died or worker lost, a retry left */,
+                RunStatus.Retrying /* process died, a retry left */,
                 RunStatus.Resuming /* preempted: graceful stop, checkpoint kept */,
                 RunStatus.Cancelled /* after a graceful stop */,
+                RunStatus.Queued /* its worker was lost: not the process's failure, so no retry is used */,
             ],
             [RunStatus.Retrying] = [RunStatus.Queued, RunStatus.Cancelled],
             [RunStatus.Resuming] = [RunStatus.Queued, RunStatus.Cancelled],

@@ -15,7 +15,7 @@ public enum RunStatus
     Failed,
     /// <summary>Cancelled on request. Terminal.</summary>
     Cancelled,
-    /// <summary>The process died or its worker was lost and a retry is left; goes back to the queue.</summary>
+    /// <summary>The process died and a retry is left; goes back to the queue (a lost worker requeues without a retry).</summary>
     Retrying,
     /// <summary>Preempted: stopping gracefully, keeping its checkpoint, to resume from it when placed again.</summary>
     Resuming,

@@ -62,6 +62,8 @@ public sealed class RunGrain(
 
     public Task<RunSnapshot> ReportProcessLostAsync(string reason) => ChangeAsync(run => run.ProcessLost(reason));
 
+    public Task<RunSnapshot> ReportWorkerLostAsync(string reason) => ChangeAsync(run => run.WorkerLost(reason));
+
     public Task<RunSnapshot> MarkFailedAsync(string reason) => ChangeAsync(run => run.Fail(reason));
 
     public Task<RunSnapshot> RequestCancelAsync(string reason) => ChangeAsync(run => run.Cancel(reason));

@@ -22,7 +22,7 @@ public sealed class RunProjection : GrainStateProjection<RunState>
         row.GpuMemoryBytes = spec.Resources.GpuMemoryBytes;
         row.CpuSlots = spec.Resources.CpuSlots;
         row.MaxRetries = spec.MaxRetries;
-        if (row.ConfigJson != spec.ConfigJson || row.TotalSteps is null) row.TotalSteps = TotalSteps(spec.ConfigJson);
+        if (row.ConfigJson != spec.ConfigJson || row.TotalSteps is null) row.TotalSteps = spec.TotalSteps();
         row.ConfigJson = spec.ConfigJson;
         row.Attempt = lifecycle.Attempt;
         row.CreatedAt = state.SubmittedAt.UtcDateTime;
@@ -46,8 +46,4 @@ public sealed class RunProjection : GrainStateProjection<RunState>
         }
         await db.SaveChangesAsync(cancellationToken);
     }
-
-    /// <summary>The config's training.steps (admission has validated the config), for progress bars.</summary>
-    static long? TotalSteps(string configJson) =>
-        System.Text.Json.Nodes.JsonNode.Parse(configJson)?["training"]?["steps"] is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<long>(out var steps) ? steps : null;
 }

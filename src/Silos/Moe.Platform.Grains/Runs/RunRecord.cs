@@ -103,6 +103,15 @@ internal sealed class RunRecord
         }
     }
 
+    /// <summary>Its worker is gone: queued again without using a retry, whatever stage it had reached on that worker.</summary>
+    public SchedulerNotice WorkerLost(string reason)
+    {
+        if (Status != RunStatus.Running) return ProcessLost(reason); // Scheduled and Resuming use no retry either
+        _lifecycle.WorkerLost($"{reason}; requeued without using a retry");
+        WorkerId = null;
+        return SchedulerNotice.Enqueue;
+    }
+
     public SchedulerNotice Fail(string reason)
     {
         _lifecycle.Fail(reason);

@@ -97,7 +97,7 @@ internal sealed class SchedulerBook(SchedulerState state)
     /// value is kept in memory and saved with the next change).
     /// </summary>
     public static bool SameCapacity(WorkerCapacity a, WorkerCapacity b) =>
-        a.WorkerId == b.WorkerId && a.CpuSlots == b.CpuSlots && a.TagsOrEmpty.SequenceEqual(b.TagsOrEmpty)
+        a.WorkerId == b.WorkerId && a.Incarnation == b.Incarnation && a.CpuSlots == b.CpuSlots && a.TagsOrEmpty.SequenceEqual(b.TagsOrEmpty)
         && a.GpusOrEmpty.Select(g => (g.Index, g.Name, g.TotalMemoryBytes)).SequenceEqual(b.GpusOrEmpty.Select(g => (g.Index, g.Name, g.TotalMemoryBytes)));
 
     public SchedulerSnapshot Snapshot() => new(

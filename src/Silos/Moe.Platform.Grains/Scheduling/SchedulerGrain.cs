@@ -65,12 +65,22 @@ public sealed class SchedulerGrain(
         var book = Book;
         book.RegisterWorker(capacity);
         _lastSeen[capacity.WorkerId!] = time.GetUtcNow();
+        // The same worker in a new process: what the old one ran died with it, found now rather than at the heartbeat timeout.
+        bool restarted = known?.Incarnation is { } was && capacity.Incarnation is { } now && was != now;
+        if (restarted) logger.LogWarning("Worker {WorkerId} restarted (incarnation {Old} -> {New})", capacity.WorkerId, known!.Incarnation, capacity.Incarnation);
         var vanished = book.TakeVanished(capacity.WorkerId!, runningRunIds.IsDefault ? new HashSet<string>() : [.. runningRunIds]);
         // Saved only when something changed: a heartbeat a second per worker must not be a database write each.
         if (known is null || vanished.Count > 0 || !SchedulerBook.SameCapacity(known, state.State.Workers[capacity.WorkerId!]))
             await SaveAsync();
         foreach (var job in vanished)
         {
+            if (restarted)
+            {
+                // The worker's loss, not the trainer's failure: no retry is used. Runs placed but not started stay booked
+                // on the worker, whose new incarnation starts them.
+                await TellRunAsync(job.RunId, run => run.ReportWorkerLostAsync($"worker {capacity.WorkerId} restarted"));
+                continue;
+            }
             logger.LogWarning("Worker {WorkerId} no longer runs {RunId}, whose process it had started", capacity.WorkerId, job.RunId);
             await TellRunAsync(job.RunId, run => run.ReportProcessLostAsync($"worker {capacity.WorkerId} no longer runs it"));
         }
@@ -84,8 +94,8 @@ public sealed class SchedulerGrain(
         await SaveAsync();
         foreach (var job in lost)
         {
-            // The run goes back to the queue (it enqueues itself) or fails when it has no retries left.
-            await TellRunAsync(job.RunId, run => run.ReportProcessLostAsync($"worker {workerId} is gone"));
+            // The run goes back to the queue (it enqueues itself) without using a retry: losing a worker is not its failure.
+            await TellRunAsync(job.RunId, run => run.ReportWorkerLostAsync($"worker {workerId} is gone"));
         }
     }
 

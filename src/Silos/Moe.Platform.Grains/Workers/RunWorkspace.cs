@@ -17,14 +17,18 @@ namespace Moe.Platform.Grains.Workers;
 /// Turns a placed run into a trainer command on this worker: its dataset references become verified local copies
 /// (cached per version; a copy whose content hash differs from the registered one is refused), its newest recorded
 /// checkpoint is restored into the run folder when the folder lacks it (the run resumes here after another worker
-/// lost it), and the spec file is written. Layout under the work directory: <c>datasets/&lt;id&gt;/v&lt;n&gt;/</c>,
+/// lost it), and the spec file is written. A process still holding the run folder's lease (an orphan of an earlier
+/// incarnation of this worker) is stopped before anything in the folder changes. Layout under the work directory: <c>datasets/&lt;id&gt;/v&lt;n&gt;/</c>,
 /// <c>runs/&lt;run&gt;/</c> (the trainer's run folder), <c>specs/&lt;run&gt;.json</c>.
 /// </summary>
 public sealed class RunWorkspace(IGrainFactory grains, IArtifactStore store, TrainerExecutable trainer, string workDirectory, ILogger logger)
 {
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _datasetLocks = new(StringComparer.Ordinal);
 
-    public string RunDirectory(string runId) => Path.Combine(workDirectory, "runs", runId);
+    /// <summary>Where the run folders are, one per run id.</summary>
+    public string RunsDirectory => Path.Combine(workDirectory, "runs");
+
+    public string RunDirectory(string runId) => Path.Combine(RunsDirectory, runId);
 
     /// <summary>
     /// Prepares everything and returns the command. Throws <see cref="RunPreparationException"/> when the run can
@@ -41,6 +45,8 @@ public sealed class RunWorkspace(IGrainFactory grains, IArtifactStore store, Tra
             config["tokenizer"] = Path.Combine(await LocalDatasetAsync(tokenizer, cancellationToken), DatasetLayout.TokenizerFileName);
 
         var runDirectory = RunDirectory(run.RunId);
+        // A trainer an earlier incarnation of this worker started for the run may still write the folder: stop it first.
+        await OrphanedProcesses.StopLeaseHolderAsync(runDirectory, OrphanedProcesses.DefaultGrace, logger, cancellationToken);
         await RestoreLatestCheckpointAsync(run.RunId, runDirectory, cancellationToken);
         var specPath = Path.Combine(workDirectory, "specs", run.RunId + ".json");
         await RunSpecFile.WriteAsync(specPath, config, cancellationToken);

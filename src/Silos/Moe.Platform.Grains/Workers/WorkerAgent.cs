@@ -43,13 +43,18 @@ public sealed class WorkerAgent(
     /// <summary>The trainer process of a run supervised here, if it is running (tests kill it).</summary>
     public int? ProcessIdOf(string runId) => _runs.TryGetValue(runId, out var run) ? run.ProcessId : null;
 
+    /// <summary>New at every start: the scheduler tells a restart of this worker from a heartbeat of the same process.</summary>
+    public string Incarnation { get; } = Guid.NewGuid().ToString("N")[..12];
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         Directory.CreateDirectory(_options.WorkDirectory);
         _workspace = new RunWorkspace(grains, store, TrainerExecutable.FromPath(_options.TrainerPath), _options.WorkDirectory, _logger);
-        Capacity = await DeviceProbe.ProbeAsync(WorkerId, _options, _logger, stoppingToken);
-        // Its grain lives on this silo from now on (a local first call places it here), so others find the worker here.
-        await grains.GetWorker(WorkerId).GetAsync();
+        // Trainers an earlier incarnation left (they should have died with it) stop before this one starts any.
+        int orphans = await OrphanedProcesses.StopAllUnderAsync(_workspace.RunsDirectory, OrphanedProcesses.DefaultGrace, _logger, stoppingToken);
+        if (orphans > 0) _logger.LogWarning("Worker {WorkerId} stopped {Count} trainer(s) an earlier incarnation left running", WorkerId, orphans);
+        Capacity = await DeviceProbe.ProbeAsync(WorkerId, _options, _logger, stoppingToken) with { Incarnation = Incarnation };
+        await PlaceWorkerGrainAsync();
 
         using var timer = new PeriodicTimer(_options.HeartbeatInterval, time);
         do
@@ -65,6 +70,22 @@ public sealed class WorkerAgent(
                 _logger.LogWarning("Heartbeat of worker {WorkerId} failed: {Problem}", WorkerId, e.Message);
             }
         } while (await WaitAsync(timer, stoppingToken));
+    }
+
+    /// <summary>
+    /// Its grain lives on this silo from now on (a local first call places it here), so others find the worker here. An
+    /// activation of an earlier incarnation on a silo that died may answer for a while; heartbeats do not wait for it.
+    /// </summary>
+    private async Task PlaceWorkerGrainAsync()
+    {
+        try
+        {
+            await grains.GetWorker(WorkerId).GetAsync();
+        }
+        catch (Exception e)
+        {
+            _logger.LogWarning("The grain of worker {WorkerId} is not on this silo yet: {Problem}", WorkerId, e.Message);
+        }
     }
 
     private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken stoppingToken)

@@ -3,7 +3,7 @@ namespace Moe.Platform.Grains.Workers;
 /// <summary>How a worker silo's agent runs training jobs (configuration section <c>Worker</c>).</summary>
 public sealed class WorkerOptions
 {
-    /// <summary>The worker's id in the scheduler; by default the machine name (lower-cased) and the process id.</summary>
+    /// <summary>The worker's id in the scheduler; by default <see cref="ResolvedWorkerId"/>'s.</summary>
     public string? WorkerId { get; set; }
 
     /// <summary>Where run folders, spec files and the dataset cache live.</summary>
@@ -32,7 +32,16 @@ public sealed class WorkerOptions
     /// <summary>Metric points are sent to the run at least this often (and whenever 2000 are pending).</summary>
     public TimeSpan MetricFlushInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    public string ResolvedWorkerId() =>
-        !string.IsNullOrWhiteSpace(WorkerId) ? WorkerId
-        : PlatformIds.Require($"{Environment.MachineName.ToLowerInvariant()}-{Environment.ProcessId}", "worker_id");
+    /// <summary>
+    /// The configured id, else one that survives restarts: the machine name and a hash of the work directory. A worker that
+    /// restarts is then the same worker in a new incarnation, which the scheduler recognises at its first heartbeat (its
+    /// runs are released at once instead of after the heartbeat timeout), and finds its run folders where it left them.
+    /// </summary>
+    public string ResolvedWorkerId()
+    {
+        if (!string.IsNullOrWhiteSpace(WorkerId)) return WorkerId;
+        var folder = System.Text.Encoding.UTF8.GetBytes(Path.GetFullPath(WorkDirectory));
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(folder))[..8];
+        return PlatformIds.Require($"{Environment.MachineName.ToLowerInvariant()}-{hash}", "worker_id");
+    }
 }

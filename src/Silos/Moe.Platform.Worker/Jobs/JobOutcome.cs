@@ -1,3 +1,5 @@
+using Moe.Supervision;
+
 namespace Moe.Platform.Worker.Jobs;
 
 /// <summary>How one trainer process ended.</summary>

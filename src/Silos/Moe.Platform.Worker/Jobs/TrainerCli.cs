@@ -14,12 +14,14 @@ public sealed record TrainerCliResult(int ExitCode, string Stdout, string Stderr
 /// </summary>
 public static class TrainerCli
 {
+    /// <param name="leaseFolder">A folder the command leases for its life, so a restarted supervisor finds and stops it
+    /// should it outlive this process (see <see cref="OrphanedProcesses"/>).</param>
     public static async Task<TrainerCliResult> RunAsync(TrainerExecutable trainer, IEnumerable<string> arguments,
-        string workingDirectory, CancellationToken cancellationToken = default)
+        string workingDirectory, CancellationToken cancellationToken = default, string? leaseFolder = null)
     {
-        using var process = Process.Start(trainer.CreateStartInfo(arguments, workingDirectory))
+        // stdin stays open until the process is disposed: the command exits should this process die first.
+        using var process = Process.Start(trainer.CreateStartInfo(arguments, workingDirectory, leaseFolder: leaseFolder))
                             ?? throw new InvalidOperationException($"could not start {trainer}");
-        process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
         var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
         try

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Moe.Supervision;
 
 namespace Moe.Platform.Worker.Jobs;
 
@@ -41,9 +42,13 @@ public sealed record TrainerExecutable
     public static TrainerExecutable FromPath(string path) =>
         path.EndsWith(".dll", StringComparison.OrdinalIgnoreCase) ? FromDll(path) : FromExecutable(path);
 
-    /// <summary>Start info with stdout and stderr redirected (UTF-8) and stdin closed to the child.</summary>
+    /// <summary>
+    /// Start info for a supervised child: stdout and stderr redirected (UTF-8), and stdin a pipe the caller keeps open
+    /// and never writes: the child (Moe.Supervision) exits when it closes, i.e. when this process dies, however it dies.
+    /// With <paramref name="leaseFolder"/> the child leases that folder for its life (a restarted supervisor finds it there).
+    /// </summary>
     public ProcessStartInfo CreateStartInfo(IEnumerable<string> arguments, string workingDirectory,
-        IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyDictionary<string, string>? environment = null, string? leaseFolder = null)
     {
         var info = new ProcessStartInfo(FileName)
         {
@@ -51,13 +56,13 @@ public sealed record TrainerExecutable
             UseShellExecute = false,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            // A trainer must never wait for console input; redirecting stdin gives it an empty pipe we close at once.
             RedirectStandardInput = true,
             StandardOutputEncoding = System.Text.Encoding.UTF8,
             StandardErrorEncoding = System.Text.Encoding.UTF8,
         };
         foreach (var a in LeadingArguments) info.ArgumentList.Add(a);
         foreach (var a in arguments) info.ArgumentList.Add(a);
+        foreach (var (name, value) in SupervisorLink.ChildEnvironment(leaseFolder)) info.Environment[name] = value;
         if (environment is not null)
             foreach (var (name, value) in environment) info.Environment[name] = value;
         return info;

@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Moe.Platform.Worker.Events;
+using Moe.Supervision;
 
 namespace Moe.Platform.Worker.Jobs;
 
@@ -41,9 +42,9 @@ public sealed class TrainingJob : IAsyncDisposable
         options ??= new TrainingJobOptions();
         Directory.CreateDirectory(Path.GetFullPath(command.RunDirectory));
         var info = command.Trainer.CreateStartInfo(command.Arguments(), command.ResolvedWorkingDirectory(), command.Environment);
+        // stdin stays open for the process's life: the trainer exits when it closes (this process died).
         var process = Process.Start(info)
                       ?? throw new InvalidOperationException($"could not start {command.Trainer}");
-        process.StandardInput.Close();
         (options.Logger ?? NullLogger.Instance).LogInformation("started trainer pid {Pid}: {Command}", process.Id, command);
         return new TrainingJob(command, process, options);
     }

@@ -111,10 +111,11 @@ public sealed class DemoLauncher(
     async Task FollowAsync(string runId, CancellationToken ct)
     {
         var run = grains.GetRun(runId);
-        long lastShown = -1, total = presets.LoadRunPreset(Preset).Config["training"]?["steps"]?.GetValue<long>() ?? 0;
+        long lastShown = -1, total = -1;
         while (true)
         {
             var snapshot = await run.GetAsync();
+            if (total < 0) total = snapshot.Spec.TotalSteps() ?? 0; // the run's own steps: a resumed demo run may not be the preset's
             long step = snapshot.LastStep ?? 0, bucket = total > 0 ? 20 * step / total : step;
             if (bucket != lastShown || snapshot.Status.IsTerminal())
             {

@@ -1,7 +1,7 @@
 using System.ComponentModel;
 using System.Runtime.InteropServices;
 
-namespace Moe.Platform.Worker.Jobs;
+namespace Moe.Supervision;
 
 /// <summary>
 /// Sends POSIX signals. .NET's <c>Process.Kill</c> always sends SIGKILL on Unix, which gives the trainer no chance
