@@ -43,8 +43,9 @@ public sealed class ProcessLease : IDisposable
         Directory.CreateDirectory(folder);
         var handle = SafeLockHandle.TryLock(Path.Combine(folder, FileName));
         if (handle is null) return null;
+        int? supervisor = SupervisorLink.SupervisorPid();
         var holder = new LeaseHolder(Environment.ProcessId, ProcessIdentity.StartTimeOf(Environment.ProcessId) ?? 0,
-            description, DateTimeOffset.UtcNow);
+            description, DateTimeOffset.UtcNow, supervisor, supervisor is { } pid ? ProcessIdentity.StartTimeOf(pid) ?? 0 : 0);
         handle.Overwrite(holder.ToJson());
         return new ProcessLease(folder, handle, holder);
     }
@@ -76,20 +77,35 @@ public sealed class ProcessLease : IDisposable
     public override string ToString() => $"{Folder} leased by {Holder}";
 }
 
-/// <summary>A process holding a lease: its pid and kernel start time (which tell it apart from a later process with the same pid).</summary>
-public sealed record LeaseHolder(int ProcessId, long StartTime, string Description, DateTimeOffset AcquiredAt)
+/// <summary>
+/// A process holding a lease: its pid and kernel start time (which tell it apart from a later process with the same pid),
+/// and the supervisor that started it, if one did (<see cref="SupervisorLink"/>).
+/// </summary>
+public sealed record LeaseHolder(int ProcessId, long StartTime, string Description, DateTimeOffset AcquiredAt,
+    int? SupervisorPid = null, long SupervisorStartTime = 0)
 {
     /// <summary>Whether this very process still runs (same pid and start time).</summary>
-    public bool IsAlive() => ProcessIdentity.StartTimeOf(ProcessId) is { } start && (StartTime == 0 || start == StartTime);
+    public bool IsAlive() => IsRunning(ProcessId, StartTime);
 
-    public string ToJson() => JsonSerializer.Serialize(new Record(ProcessId, StartTime, Description, AcquiredAt));
+    /// <summary>
+    /// Started by a supervisor that no longer runs: nobody supervises it (it should have exited with its supervisor).
+    /// A process nobody started as a child (a user's own trainer) is never an orphan.
+    /// </summary>
+    public bool IsOrphan() => SupervisorPid is { } supervisor && !IsRunning(supervisor, SupervisorStartTime);
+
+    private static bool IsRunning(int pid, long startTime) =>
+        ProcessIdentity.StartTimeOf(pid) is { } start && (startTime == 0 || start == startTime);
+
+    public string ToJson() => JsonSerializer.Serialize(new Record(ProcessId, StartTime, Description, AcquiredAt, SupervisorPid, SupervisorStartTime));
 
     /// <summary>Null for a torn or foreign file.</summary>
     public static LeaseHolder? Parse(string json)
     {
         try
         {
-            return JsonSerializer.Deserialize<Record>(json) is { pid: > 0 } r ? new(r.pid, r.start_time, r.description ?? "", r.acquired_at) : null;
+            return JsonSerializer.Deserialize<Record>(json) is { pid: > 0 } r
+                ? new(r.pid, r.start_time, r.description ?? "", r.acquired_at, r.supervisor_pid, r.supervisor_start_time)
+                : null;
         }
         catch (JsonException)
         {
@@ -98,10 +114,12 @@ public sealed record LeaseHolder(int ProcessId, long StartTime, string Descripti
     }
 
     public override string ToString() =>
-        $"pid {ProcessId} ({Description}) since {AcquiredAt.ToString("u", CultureInfo.InvariantCulture)}";
+        $"pid {ProcessId} ({Description}) since {AcquiredAt.ToString("u", CultureInfo.InvariantCulture)}"
+        + (SupervisorPid is { } s ? $", started by pid {s}" : "");
 
     // The file's fields, snake_case like the platform's other JSON.
-    private sealed record Record(int pid, long start_time, string? description, DateTimeOffset acquired_at);
+    private sealed record Record(int pid, long start_time, string? description, DateTimeOffset acquired_at, int? supervisor_pid,
+        long supervisor_start_time);
 }
 
 /// <summary>The folder is leased by another live process.</summary>

@@ -37,12 +37,30 @@ public static class SupervisorLink
     /// (its stdin pipe reaches end-of-file, or the parent is no longer the supervisor's pid; checked every
     /// <paramref name="pollInterval"/>). Returns null when this process is not supervised.
     /// </summary>
-    public static IDisposable? WatchSupervisor(Action<string> onSupervisorGone, TimeSpan? pollInterval = null)
+    public static IDisposable? WatchSupervisor(Action<string> onSupervisorGone, TimeSpan? pollInterval = null) =>
+        SupervisorPid() is { } supervisor
+            ? new SupervisorWatch(supervisor, onSupervisorGone, pollInterval ?? TimeSpan.FromMilliseconds(500))
+            : null;
+
+    /// <summary>The supervisor this process was started by (<see cref="SupervisorPidVariable"/>), or null.</summary>
+    public static int? SupervisorPid() =>
+        Environment.GetEnvironmentVariable(SupervisorPidVariable) is { } text
+        && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int pid) && pid > 0 ? pid : null;
+
+    /// <summary>
+    /// Ends this process at once with <paramref name="exitCode"/> (<c>_exit</c>): no exit handlers, which native
+    /// libraries busy on other threads (libtorch) can crash in, and nothing that could wait.
+    /// </summary>
+    public static void ExitNow(int exitCode)
     {
-        if (Environment.GetEnvironmentVariable(SupervisorPidVariable) is not { } text
-            || !int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int supervisor)) return null;
-        return new SupervisorWatch(supervisor, onSupervisorGone, pollInterval ?? TimeSpan.FromMilliseconds(500));
+        Console.Out.Flush();
+        Console.Error.Flush();
+        if (OperatingSystem.IsWindows()) Environment.Exit(exitCode);
+        _exit(exitCode);
     }
+
+    [DllImport("libc", EntryPoint = "_exit")]
+    private static extern void _exit(int status);
 
     /// <summary>Takes the lease the supervisor asked for (<see cref="LeaseFolderVariable"/>), or null when none was.</summary>
     public static ProcessLease? AcquireRequestedLease(string description) =>

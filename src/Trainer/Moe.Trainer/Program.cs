@@ -57,13 +57,7 @@ catch (TorchBackendException e)
 static void SupervisorGone(string reason)
 {
     Console.Error.WriteLine($"error: exiting at once, without a checkpoint: {reason}");
-    // Environment.Exit runs exit handlers, which a busy native thread could hold up; a supervisor-less process must not linger.
-    new Thread(() =>
-    {
-        Thread.Sleep(TimeSpan.FromSeconds(5));
-        PosixSignals.Send(Environment.ProcessId, PosixSignals.SigKill);
-    }) { IsBackground = true }.Start();
-    Environment.Exit(SupervisorLink.SupervisorGoneExitCode);
+    SupervisorLink.ExitNow(SupervisorLink.SupervisorGoneExitCode);
 }
 
 static int Usage(int code, string? problem = null)

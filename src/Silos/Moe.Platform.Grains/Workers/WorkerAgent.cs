@@ -51,7 +51,7 @@ public sealed class WorkerAgent(
         Directory.CreateDirectory(_options.WorkDirectory);
         _workspace = new RunWorkspace(grains, store, TrainerExecutable.FromPath(_options.TrainerPath), _options.WorkDirectory, _logger);
         // Trainers an earlier incarnation left (they should have died with it) stop before this one starts any.
-        int orphans = await OrphanedProcesses.StopAllUnderAsync(_workspace.RunsDirectory, OrphanedProcesses.DefaultGrace, _logger, stoppingToken);
+        int orphans = await OrphanedProcesses.StopOrphansUnderAsync(_workspace.RunsDirectory, OrphanedProcesses.DefaultGrace, _logger, stoppingToken);
         if (orphans > 0) _logger.LogWarning("Worker {WorkerId} stopped {Count} trainer(s) an earlier incarnation left running", WorkerId, orphans);
         Capacity = await DeviceProbe.ProbeAsync(WorkerId, _options, _logger, stoppingToken) with { Incarnation = Incarnation };
         await PlaceWorkerGrainAsync();

@@ -52,13 +52,17 @@ public static class OrphanedProcesses
         return stopped;
     }
 
-    /// <summary>Stops the lease holders of every folder directly under <paramref name="root"/>; returns how many it stopped.</summary>
-    public static async Task<int> StopAllUnderAsync(string root, TimeSpan grace, ILogger logger, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Stops the orphans among the lease holders of the folders directly under <paramref name="root"/>: processes whose
+    /// supervisor no longer runs. Children of a live supervisor (another app sharing the folder) are left alone. Returns
+    /// how many it stopped.
+    /// </summary>
+    public static async Task<int> StopOrphansUnderAsync(string root, TimeSpan grace, ILogger logger, CancellationToken cancellationToken = default)
     {
         if (!Directory.Exists(root)) return 0;
         int count = 0;
         foreach (var folder in Directory.EnumerateDirectories(root))
-            if (File.Exists(Path.Combine(folder, ProcessLease.FileName)))
+            if (ProcessLease.FindHolder(folder) is { } holder && holder.IsOrphan())
                 count += (await StopLeaseHolderAsync(folder, grace, logger, cancellationToken)).Count;
         return count;
     }

@@ -47,6 +47,7 @@ public static class EvaluationsExtensions
             server.ServerName = $"moe-web-{Environment.MachineName.ToLowerInvariant()}-{Environment.ProcessId}";
         });
 
+        services.AddHostedService<OrphanedJobSweep>();
         services.AddSingleton<TrainerJobRunner>();
         services.AddSingleton<EvaluationLauncher>();
         services.AddTransient<EvaluationJob>();

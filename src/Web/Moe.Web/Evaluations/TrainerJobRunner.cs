@@ -167,7 +167,8 @@ public sealed class TrainerJobRunner(
     {
         logger.LogInformation("Running {Trainer} {Arguments}", _trainer, string.Join(' ', arguments));
         var started = time.GetTimestamp();
-        var result = await TrainerCli.RunAsync(_trainer, arguments, folder, cancellationToken);
+        // The job leases its scratch folder: should it outlive this app, the next start finds and stops it (OrphanedJobSweep).
+        var result = await TrainerCli.RunAsync(_trainer, arguments, folder, cancellationToken, leaseFolder: folder);
         logger.LogInformation("moe-trainer {Command} exited with {ExitCode} after {Elapsed}", arguments[0], result.ExitCode, time.GetElapsedTime(started));
         if (result.ExitCode != 0)
             throw new InvalidOperationException($"moe-trainer {arguments[0]} exited with code {result.ExitCode}: {Tail(result.Stderr)}");
