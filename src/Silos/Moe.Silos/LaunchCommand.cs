@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Moe.Platform;
@@ -35,7 +34,7 @@ public static class LaunchCommand
             new ResourceRequest(request.Gpus, 0, request.Gpus > 0 ? 0 : 1), config, request.MaxRetries);
         var run = grains.GetRun(runId);
         await run.CreateAsync(spec);
-        long totalSteps = spec.TotalSteps() ?? 0;
+        var progress = new RunProgress();
         output.WriteLine($"launched {runId} in experiment '{experimentId}'; Ctrl-C cancels it");
 
         using var cancel = cancellationToken.Register(() => _ = run.RequestCancelAsync("cancelled from moe-silo launch"));
@@ -46,9 +45,9 @@ public static class LaunchCommand
         while (true)
         {
             snapshot = await run.GetAsync();
-            var key = (snapshot.Status, totalSteps > 0 ? 20 * (snapshot.LastStep ?? 0) / totalSteps : snapshot.LastStep ?? 0, snapshot.BestValLoss);
-            if (redraw) output.Write($"\r{Describe(snapshot, totalSteps),-110}");
-            else if (key != last) output.WriteLine(Describe(snapshot, totalSteps));
+            var key = (snapshot.Status, progress.Bucket(snapshot), snapshot.BestValLoss);
+            if (redraw) output.Write($"\r{progress.Line(snapshot),-110}");
+            else if (key != last) output.WriteLine(progress.Line(snapshot));
             last = key;
             if (snapshot.Status.IsTerminal()) break;
             await Task.Delay(1000, CancellationToken.None);
@@ -60,15 +59,6 @@ public static class LaunchCommand
         if (checkpoints.Count > 0)
             output.WriteLine($"checkpoints in the artifact store: {string.Join(", ", checkpoints.Select(c => c.ArtifactPrefix))}");
         return snapshot.Status == RunStatus.Succeeded ? 0 : 1;
-    }
-
-    /// <summary>One line: status, a bar of the steps done, the best validation loss.</summary>
-    private static string Describe(RunSnapshot run, long totalSteps)
-    {
-        var step = run.LastStep ?? 0;
-        var bar = totalSteps > 0 ? $" [{new string('#', (int)(20 * step / totalSteps)).PadRight(20, '.')}] {step}/{totalSteps}" : $" step {step}";
-        var loss = run.BestValLoss is { } v ? $"  best val loss {v.ToString("F3", CultureInfo.InvariantCulture)}" : "";
-        return $"{run.RunId} {run.Status,-9}{bar}{loss}{(run.WorkerId is { } w ? $"  on {w}" : "")}";
     }
 }
 

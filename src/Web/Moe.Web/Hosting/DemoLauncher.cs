@@ -111,18 +111,15 @@ public sealed class DemoLauncher(
     async Task FollowAsync(string runId, CancellationToken ct)
     {
         var run = grains.GetRun(runId);
-        long lastShown = -1, total = -1;
+        var progress = new RunProgress(); // the run's own steps: the demo run found at a restart may not be the preset's
+        long lastShown = -1;
         while (true)
         {
             var snapshot = await run.GetAsync();
-            if (total < 0) total = snapshot.Spec.TotalSteps() ?? 0; // the run's own steps: a resumed demo run may not be the preset's
-            long step = snapshot.LastStep ?? 0, bucket = total > 0 ? 20 * step / total : step;
-            if (bucket != lastShown || snapshot.Status.IsTerminal())
+            if (progress.Bucket(snapshot) != lastShown || snapshot.Status.IsTerminal())
             {
-                lastShown = bucket;
-                var bar = total > 0 ? $"[{new string('#', (int)bucket).PadRight(20, '.')}] {step}/{total}" : $"step {step}";
-                var loss = snapshot.BestValLoss is { } v ? $"  best val loss {v.ToString("F3", CultureInfo.InvariantCulture)}" : "";
-                Say($"{runId} {snapshot.Status,-9} {bar}{loss}");
+                lastShown = progress.Bucket(snapshot);
+                Say(progress.Line(snapshot));
             }
             if (snapshot.Status.IsTerminal()) return;
             await Task.Delay(2000, ct);
