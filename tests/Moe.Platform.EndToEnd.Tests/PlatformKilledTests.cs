@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Security.Cryptography;
-using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Moe.Platform.Runs;
 using Moe.Platform.Storage.Artifacts;
@@ -29,23 +28,24 @@ public sealed class PlatformKilledTests(TinyTrainingSetup data)
         var command = await data.CommandAsync("chaos", Steps, checkpointEvery: 10, keepLast: 3); // chaos.json beside tok/ and ds/
         var dataDirectory = Path.Combine(data.Root, "chaos-platform");
         var database = Path.Combine(dataDirectory, "platform.db");
-        var output = new StringBuilder();
         using var watch = new TrainerCensus(Path.Combine(dataDirectory, "worker", "runs"));
 
-        using var first = StartSilo(["launch", "--config", command.SpecPath, "--experiment", "chaos", "--max-retries", "0"], dataDirectory, output);
-        var run = await WaitForRunAsync(database, r => r.LastStep >= 35 || IsEnded(r), output);
-        Assert.True(run.Status == nameof(RunStatus.Running), Describe(run, output));
+        await using var first = SiloProcess.StartEmbedded(dataDirectory, "launch", "--config", command.SpecPath, "--experiment", "chaos",
+            "--max-retries", "0");
+        var run = await WaitForRunAsync(database, r => r.LastStep >= 35 || IsEnded(r), first);
+        Assert.True(run.Status == nameof(RunStatus.Running), Describe(run, first));
         Assert.Equal(1, watch.Count(run.Id));
 
-        first.Kill(); // SIGKILL: no shutdown, no sign-off; the trainer child is orphaned
-        await first.WaitForExitAsync(Ct);
+        first.KillHard(); // no shutdown, no sign-off; the trainer child is orphaned
+        Assert.True(await first.WaitForExitAsync(TimeSpan.FromMinutes(1)));
         var restartedAt = DateTime.UtcNow;
-        using var second = StartSilo([], dataDirectory, output);
+        await using var second = SiloProcess.StartEmbedded(dataDirectory);
+        var output = () => first.Output() + "\n--- after the restart ---\n" + second.Output();
         try
         {
-            run = await WaitForRunAsync(database, r => IsEnded(r), output, run.Id);
-            Assert.True(run.Status == nameof(RunStatus.Succeeded), Describe(run, output));
-            Assert.True(watch.MostAtOnce(run.Id) == 1, $"{watch.MostAtOnce(run.Id)} trainers ran at once for {run.Id}\n{output}");
+            run = await WaitForRunAsync(database, r => IsEnded(r), second, run.Id);
+            Assert.True(run.Status == nameof(RunStatus.Succeeded), Describe(run, second));
+            Assert.True(watch.MostAtOnce(run.Id) == 1, $"{watch.MostAtOnce(run.Id)} trainers ran at once for {run.Id}\n{output()}");
 
             // No retry spent, and released at once: at the restarted worker's first heartbeat, not after its timeout.
             Assert.Equal(1, run.Attempt);
@@ -54,36 +54,19 @@ public sealed class PlatformKilledTests(TinyTrainingSetup data)
             Assert.Contains("restarted", released.Reason);
             Assert.True(released.At - restartedAt < TimeSpan.FromSeconds(15), $"released {released.At - restartedAt} after the restart");
 
-            await AssertEachStepOnceAsync(database, run.Id);
+            await StoredCurves.AssertEachStepOnceAsync(database, run.Id, Steps);
             await AssertCheckpointsIntactAsync(database, Path.Combine(dataDirectory, "artifacts"), run.Id);
         }
         finally
         {
             second.Terminate();
-            await second.WaitForExitAsync(Ct).WaitAsync(TimeSpan.FromMinutes(2), Ct);
+            await second.WaitForExitAsync(TimeSpan.FromMinutes(2));
         }
     }
 
     private static bool IsEnded(Run run) => Enum.Parse<RunStatus>(run.Status).IsTerminal();
 
-    private static SiloHandle StartSilo(string[] arguments, string dataDirectory, StringBuilder output)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = AppContext.BaseDirectory };
-        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "moe-silo.dll") }.Concat(arguments).Concat(
-                 [
-                     "--data-dir", dataDirectory, "--silo-port", FreePort.Next().ToString(), "--gateway-port", FreePort.Next().ToString(),
-                     "Worker:HeartbeatInterval=00:00:00.500", "Worker:MetricFlushInterval=00:00:00.500",
-                 ]))
-            info.ArgumentList.Add(argument);
-        var process = Process.Start(info)!;
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return new SiloHandle(process);
-    }
-
-    private static async Task<Run> WaitForRunAsync(string database, Func<Run, bool> done, StringBuilder output, string? runId = null)
+    private static async Task<Run> WaitForRunAsync(string database, Func<Run, bool> done, SiloProcess silo, string? runId = null)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(4);
         Run? run = null;
@@ -105,24 +88,13 @@ public sealed class PlatformKilledTests(TinyTrainingSetup data)
             }
             await Task.Delay(250, Ct);
         }
-        Assert.Fail(run is null ? $"no run appeared\n{output}" : Describe(run, output));
+        Assert.Fail(run is null ? $"no run appeared\n{silo.Output()}" : Describe(run, silo));
         return run!;
     }
 
-    private static string Describe(Run run, StringBuilder output)
-    {
-        lock (output)
-            return $"run {run.Id} is {run.Status} at step {run.LastStep}, attempt {run.Attempt}; history:\n"
-                   + string.Join("\n", run.Transitions.Select(t => $"  {t.At:HH:mm:ss.fff} {t.From} -> {t.To}: {t.Reason}")) + "\n" + output;
-    }
-
-    private static async Task AssertEachStepOnceAsync(string database, string runId)
-    {
-        await using var db = new PlatformDb(PlatformDbOptions.Create(null, database));
-        var loss = await new MetricStore(db).QueryAsync(runId, "loss", null, null, 1000, Ct);
-        Assert.Equal(Enumerable.Range(1, Steps).Select(s => (long)s), loss.Buckets.Select(b => b.FirstStep));
-        Assert.All(loss.Buckets, b => Assert.Equal(1, b.Count));
-    }
+    private static string Describe(Run run, SiloProcess silo) =>
+        $"run {run.Id} is {run.Status} at step {run.LastStep}, attempt {run.Attempt}; history:\n"
+        + string.Join("\n", run.Transitions.Select(t => $"  {t.At:HH:mm:ss.fff} {t.From} -> {t.To}: {t.Reason}")) + "\n" + silo.Output();
 
     /// <summary>Every recorded checkpoint is in the store, matches its manifest, and the newest one loads.</summary>
     private async Task AssertCheckpointsIntactAsync(string database, string artifacts, string runId)
@@ -149,19 +121,6 @@ public sealed class PlatformKilledTests(TinyTrainingSetup data)
         var sample = await TrainerCli.RunAsync(data.Trainer, ["sample", "--checkpoint", newest, "--prompt", "the", "--max-tokens", "4", "--greedy"],
             data.Root, Ct);
         Assert.True(sample.ExitCode == 0, sample.ToString());
-    }
-
-    private sealed class SiloHandle(Process process) : IDisposable
-    {
-        public void Kill() => process.Kill(); // SIGKILL, this process only
-        public void Terminate() => Process.Start("kill", ["-TERM", process.Id.ToString()])!.WaitForExit();
-        public Task WaitForExitAsync(CancellationToken cancellationToken) => process.WaitForExitAsync(cancellationToken);
-
-        public void Dispose()
-        {
-            if (!process.HasExited) process.Kill(entireProcessTree: true);
-            process.Dispose();
-        }
     }
 
     /// <summary>Counts, every 50 ms, the trainer processes training each run folder under a root (from /proc).</summary>

@@ -3,7 +3,7 @@ using System.Text;
 
 namespace Moe.Platform.EndToEnd.Tests;
 
-/// <summary>A <c>moe-silo</c> worker process (copied beside the tests), its output kept for failure messages.</summary>
+/// <summary>A <c>moe-silo</c> process (copied beside the tests), its output kept for failure messages.</summary>
 public sealed class SiloProcess : IAsyncDisposable
 {
     private readonly Process _process;
@@ -23,22 +23,31 @@ public sealed class SiloProcess : IAsyncDisposable
     public int ProcessId => _process.Id;
     public bool HasExited => _process.HasExited;
 
-    public static SiloProcess StartWorker(string workerId, string redis, string dataDirectory, string artifactsDirectory)
+    public static SiloProcess StartWorker(string workerId, string redis, string dataDirectory, string artifactsDirectory) =>
+        Start(workerId, ["--roles", "worker", "--redis", redis, "--data-dir", dataDirectory, "--artifacts-dir", artifactsDirectory,
+            "--worker-id", workerId, "--cluster-id", "e2e"]);
+
+    /// <summary>
+    /// The embedded default (both roles, SQLite and local artifacts under <paramref name="dataDirectory"/>, the worker's id
+    /// derived from it): <c>moe-silo [launch ...]</c> with <paramref name="arguments"/> first.
+    /// </summary>
+    public static SiloProcess StartEmbedded(string dataDirectory, params string[] arguments) =>
+        Start("embedded", [.. arguments, "--data-dir", dataDirectory]);
+
+    private static SiloProcess Start(string name, IEnumerable<string> arguments)
     {
         var info = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = AppContext.BaseDirectory,
         };
-        foreach (var argument in new[]
-                 {
-                     Path.Combine(AppContext.BaseDirectory, "moe-silo.dll"), "--roles", "worker", "--redis", redis,
-                     "--data-dir", dataDirectory, "--artifacts-dir", artifactsDirectory, "--worker-id", workerId,
+        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "moe-silo.dll") }.Concat(arguments).Concat(
+                 [
                      "--silo-port", FreePort.Next().ToString(), "--gateway-port", FreePort.Next().ToString(),
-                     "--cluster-id", "e2e", "Worker:HeartbeatInterval=00:00:00.500", "Worker:MetricFlushInterval=00:00:00.500",
+                     "Worker:HeartbeatInterval=00:00:00.500", "Worker:MetricFlushInterval=00:00:00.500",
                      "Worker:StopGrace=00:00:30", "Logging:LogLevel:Default=Warning", "Logging:LogLevel:Moe=Information",
-                 })
+                 ]))
             info.ArgumentList.Add(argument);
-        return new SiloProcess(workerId, Process.Start(info)!);
+        return new SiloProcess(name, Process.Start(info)!);
     }
 
     /// <summary>kill -9: the silo vanishes without a word (its heartbeats just stop).</summary>
@@ -47,6 +56,7 @@ public sealed class SiloProcess : IAsyncDisposable
     /// <summary>SIGTERM: the silo shuts down gracefully.</summary>
     public void Terminate() => Signal("-TERM");
 
+    /// <summary>Whether it exited within <paramref name="timeout"/>.</summary>
     public Task<bool> WaitForExitAsync(TimeSpan timeout) =>
         _process.WaitForExitAsync().WaitAsync(timeout).ContinueWith(t => t.IsCompletedSuccessfully, TaskScheduler.Default);
 

@@ -42,8 +42,6 @@ public sealed class TrainerKilledTests(TinyTrainingSetup data)
         Assert.Equal(2, resumedFrom.Count);
         Assert.Contains("\"resumed_from\":\"", resumedFrom[1]);
         await using var db = stack.NewContext();
-        var loss = await new MetricStore(db).QueryAsync(runId, "loss", null, null, 1000, Ct);
-        Assert.Equal(Enumerable.Range(1, steps).Select(s => (long)s), loss.Buckets.Select(b => b.FirstStep));
-        Assert.All(loss.Buckets, b => Assert.Equal(1, b.Count));
+        await StoredCurves.AssertEachStepOnceAsync(db, runId, steps);
     }
 }

@@ -29,7 +29,8 @@ public sealed class WorkerSiloLossTests(TinyTrainingSetup data, RedisFixture red
         Assert.Contains("is gone", lost.Reason);
         Assert.DoesNotContain(run.History, t => t.To == RunStatus.Retrying);
         Assert.Equal(1, run.Attempt);
-        await AssertEachStepOnceAsync(store, run);
+        await StoredCurves.AssertEachStepOnceAsync(store, run.RunId, Steps);
+        Assert.Equal(Steps, run.LastStep);
     }
 
     [Fact]
@@ -40,7 +41,8 @@ public sealed class WorkerSiloLossTests(TinyTrainingSetup data, RedisFixture red
         Assert.DoesNotContain(run.History, t => t.To == RunStatus.Retrying);
         Assert.Contains(run.History, t => t.To == RunStatus.Resuming && t.Reason.Contains("shutting down"));
         Assert.Equal(1, run.Attempt);
-        await AssertEachStepOnceAsync(store, run);
+        await StoredCurves.AssertEachStepOnceAsync(store, run.RunId, Steps);
+        Assert.Equal(Steps, run.LastStep);
     }
 
     private const int Steps = 150;
@@ -115,12 +117,4 @@ public sealed class WorkerSiloLossTests(TinyTrainingSetup data, RedisFixture red
     private static string Describe(RunSnapshot run, SiloProcess[] workers) =>
         $"run is {run.Status}; history:\n" + string.Join("\n", run.History.Select(t => $"  {t.From} -> {t.To}: {t.Reason}"))
         + "\n" + string.Join("\n", workers.Select(w => $"--- {w.WorkerId} ---\n{w.Output()}"));
-
-    private static async Task AssertEachStepOnceAsync(string database, RunSnapshot run)
-    {
-        await using var db = new PlatformDb(PlatformDbOptions.Create(null, database));
-        var loss = await new MetricStore(db).QueryAsync(run.RunId, "loss", null, null, 1000, Ct);
-        Assert.Equal(Enumerable.Range(1, Steps).Select(s => (long)s), loss.Buckets.Select(b => b.FirstStep));
-        Assert.Equal(Steps, run.LastStep);
-    }
 }
