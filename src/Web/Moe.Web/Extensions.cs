@@ -129,6 +129,7 @@ public static class Extensions
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseKnownRequestCharsets();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();
@@ -141,7 +142,8 @@ public static class Extensions
         app.MapScalarApiReference("/scalar");
 
         var web = app.Services.GetRequiredService<IOptions<WebOptions>>().Value;
-        var api = app.MapGroup("/api/v1").RequireAuthorization().WithMetadata(new RequestSizeLimitAttribute(web.MaxRequestBytes));
+        var api = app.MapGroup("/api/v1").RequireAuthorization().WithMetadata(new RequestSizeLimitAttribute(web.MaxRequestBytes))
+            .AddEndpointFilter<RouteIds>();
         api.MapProjectsApi();
         api.MapAccountApi();
         api.MapExperimentsApi();
@@ -161,8 +163,12 @@ public static class Extensions
     {
         json.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
         json.DictionaryKeyPolicy = null; // metric names and aliases are data, not property names
-        json.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
-        json.NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals; // a diverged run's NaN loss
+        // Enums by name only: {"role": 99} once stored a role that no check knew, and acted as an admin.
+        json.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false));
+        json.Converters.Add(new FiniteDoubleConverter()); // requests: finite numbers only; responses: a diverged run's NaN loss
+        json.Converters.Add(new StrictJsonNodeConverterFactory()); // a config's keys, given twice, are refused like the body's
+        json.NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals; // floats in responses; doubles have their converter
+        json.AllowDuplicateProperties = false; // {"model": "default", "model": {...}}: which one was meant?
     }
 
     static Task ApiOrRedirect(RedirectContext<CookieAuthenticationOptions> context, int status)

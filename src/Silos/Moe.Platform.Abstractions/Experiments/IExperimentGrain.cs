@@ -37,13 +37,13 @@ public interface IExperimentGrain : IGrainWithStringKey
 [GenerateSerializer, Immutable]
 public sealed record ExperimentSpec(string Name, string? Description = null, string Project = "default")
 {
-    public const int MaxNameLength = 200;
+    public const int MaxNameLength = TextRules.MaxNameLength;
 
-    public void Validate()
+    /// <summary>The spec as stored (name trimmed, description normalised), or a refusal naming the field.</summary>
+    public ExperimentSpec Validated()
     {
-        if (string.IsNullOrWhiteSpace(Name)) throw new PlatformException("name", "is required");
-        if (Name.Length > MaxNameLength) throw new PlatformException("name", $"must be at most {MaxNameLength} characters");
         if (string.IsNullOrWhiteSpace(Project)) throw new PlatformException("project", "is required");
+        return this with { Name = TextRules.Name(Name, "name"), Description = TextRules.Description(Description, "description") };
     }
 }
 

@@ -21,14 +21,22 @@ public sealed record RunSpec(
         System.Text.Json.Nodes.JsonNode.Parse(ConfigJson)?["training"]?["steps"] is System.Text.Json.Nodes.JsonValue v
         && v.TryGetValue<long>(out var steps) ? steps : null;
 
+    /// <summary>More retries than any lost process deserves: past this, something is wrong that retrying will not fix.</summary>
+    public const int MaxRetriesLimit = 100;
+
+    /// <summary>Priorities lie in [-MaxPriority, MaxPriority]; higher is placed first.</summary>
+    public const int MaxPriority = 1_000_000;
+
     /// <summary>Refuses a malformed spec, naming the field (the API maps it to a 400).</summary>
     public void Validate()
     {
         if (string.IsNullOrWhiteSpace(ExperimentId)) throw new PlatformException("experiment_id", "is required");
-        if (string.IsNullOrWhiteSpace(Name)) throw new PlatformException("name", "is required");
+        TextRules.Name(Name, "name");
+        if (Priority is < -MaxPriority or > MaxPriority) throw new PlatformException("priority", $"must be between {-MaxPriority} and {MaxPriority}, got {Priority}");
         if (Resources is null) throw new PlatformException("resources", "is required");
         Resources.Validate();
         if (string.IsNullOrWhiteSpace(ConfigJson)) throw new PlatformException("config", "is required");
-        if (MaxRetries < 0) throw new PlatformException("max_retries", $"must be 0 or more, got {MaxRetries}");
+        if (MaxRetries is < 0 or > MaxRetriesLimit) throw new PlatformException("max_retries", $"must be between 0 and {MaxRetriesLimit}, got {MaxRetries}");
+        for (int i = 0; i < RequiredTagsOrEmpty.Length; i++) TextRules.Name(RequiredTagsOrEmpty[i], $"required_tags[{i}]", 64);
     }
 }

@@ -51,7 +51,7 @@ public sealed class DatasetGrain(
     {
         PlatformIds.Require(DatasetId, "dataset_id");
         if (state.State.CreatedAt is not null) throw PlatformException.Conflict("dataset_id", $"dataset '{DatasetId}' already exists");
-        var dataset = DatasetRecord.Create(DatasetId, description, time);
+        var dataset = DatasetRecord.Create(DatasetId, TextRules.Description(description, "description"), time);
         await state.WriteOrRevertAsync(dataset.ToState());
         return dataset.Snapshot();
     }

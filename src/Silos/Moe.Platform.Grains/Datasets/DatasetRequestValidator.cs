@@ -66,14 +66,28 @@ public static class DatasetRequestValidator
             case (not null, null):
                 RequireKey(request.TokenizerKey, "tokenizer_key");
                 break;
-            case (null, { } vocab) when vocab < MinTrainTokenizerVocab || vocab > MaxTrainTokenizerVocab:
-                throw new PlatformException("train_tokenizer_vocab",
-                    $"{vocab} is outside [{MinTrainTokenizerVocab}, {MaxTrainTokenizerVocab}] ({SpecialTokens.Count} special and 256 byte tokens come first)");
+            case (null, { } vocab):
+                RequireTrainVocab(vocab, "train_tokenizer_vocab");
+                break;
         }
 
-        if (double.IsNaN(request.ValidationFraction) || request.ValidationFraction is < 0 or > MaxValidationFraction)
-            throw new PlatformException("validation_fraction", $"{request.ValidationFraction} is outside [0, {MaxValidationFraction}]");
+        RequireValidationFraction(request.ValidationFraction, "validation_fraction");
         return request with { Sources = sources };
+    }
+
+    /// <summary>The size of a tokenizer to train, checked before anything is stored (the API names its own field).</summary>
+    public static void RequireTrainVocab(int vocab, string field)
+    {
+        if (vocab < MinTrainTokenizerVocab || vocab > MaxTrainTokenizerVocab)
+            throw new PlatformException(field,
+                $"{vocab} is outside [{MinTrainTokenizerVocab}, {MaxTrainTokenizerVocab}] ({SpecialTokens.Count} special and 256 byte tokens come first)");
+    }
+
+    /// <summary>The share of documents held out for validation, checked before anything is stored.</summary>
+    public static void RequireValidationFraction(double fraction, string field)
+    {
+        if (!double.IsFinite(fraction) || fraction is < 0 or > MaxValidationFraction)
+            throw new PlatformException(field, $"{fraction} is outside [0, {MaxValidationFraction}]");
     }
 
     private static void RequireKey(string? key, string field)

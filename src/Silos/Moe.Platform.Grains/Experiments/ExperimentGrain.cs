@@ -18,11 +18,11 @@ public sealed class ExperimentGrain(
     {
         PlatformIds.Require(ExperimentId, "experiment_id");
         ArgumentNullException.ThrowIfNull(spec);
-        spec.Validate();
+        spec = spec.Validated();
         if (state.State.Name is not null) throw PlatformException.Conflict("experiment_id", $"experiment '{ExperimentId}' already exists");
         await SaveAsync(new ExperimentState
         {
-            Name = spec.Name.Trim(), Description = spec.Description, Project = spec.Project, CreatedAt = time.GetUtcNow(),
+            Name = spec.Name, Description = spec.Description, Project = spec.Project, CreatedAt = time.GetUtcNow(),
         });
         return Snapshot();
     }
@@ -36,12 +36,8 @@ public sealed class ExperimentGrain(
     public async Task<ExperimentSnapshot> UpdateAsync(string? name, string? description)
     {
         var next = Existing().Copy();
-        if (name is not null)
-        {
-            new ExperimentSpec(name, description, next.Project).Validate();
-            next.Name = name.Trim();
-        }
-        if (description is not null) next.Description = description;
+        if (name is not null) next.Name = TextRules.Name(name, "name");
+        if (description is not null) next.Description = TextRules.Description(description, "description");
         await SaveAsync(next);
         return Snapshot();
     }

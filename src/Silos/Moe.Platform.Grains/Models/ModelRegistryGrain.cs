@@ -22,6 +22,7 @@ public sealed class ModelRegistryGrain(
     {
         var catalog = Catalog();
         PlatformIds.Require(runId, "run_id");
+        description = TextRules.Description(description, "description");
         // Calls are not interleaved, so the number is still free when the save below happens.
         var holder = ModelCatalog.PinHolder(ModelName, catalog.NextVersion);
         var checkpoints = GrainFactory.GetCheckpoints(runId);

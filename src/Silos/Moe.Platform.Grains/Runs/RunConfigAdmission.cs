@@ -28,6 +28,14 @@ public static class RunConfigAdmission
         }
         if (config["model"] is JsonValue)
             throw new PlatformException("config.model", "must be the model object itself (a path names a file no worker is sure to have)");
+        try
+        {
+            ConfigLoader.RejectNullsAndNonFinite(config, ""); // before any dataset is resolved: a malformed config costs no I/O
+        }
+        catch (ConfigException e)
+        {
+            throw new PlatformException("config." + e.Field, e.Problem);
+        }
 
         var tokenizers = new List<(string Field, DatasetVersionSnapshot Version)>();
         if (config["data"]?["datasets"] is JsonArray datasets)

@@ -48,18 +48,56 @@ public static class ConfigLoader
     }
 
     /// <summary>The JSON object of a configuration text (comments and trailing commas allowed).</summary>
+    /// <summary>How configuration text is parsed: comments and trailing commas allowed, a key given twice refused.</summary>
+    public static readonly JsonDocumentOptions DocumentOptions = new()
+    {
+        CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true, AllowDuplicateProperties = false,
+    };
+
+    /// <summary>The longest dotted override path (<c>model.moe.balance.aux_free_gamma</c> is 31), and the most parts in one.</summary>
+    public const int MaxOverridePathLength = 256, MaxOverridePathDepth = 16;
+
     public static JsonObject ParseObject(string json, string source)
     {
         JsonNode? root;
-        try { root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }); }
+        try { root = JsonNode.Parse(json, documentOptions: DocumentOptions); }
         catch (JsonException e) { throw new ConfigException(source, $"not valid JSON ({e.Message})"); }
         return root as JsonObject ?? throw new ConfigException(source, "must be a JSON object");
     }
 
-    /// <summary>Binds a JSON object to a configuration record; a type error or unknown field names its JSON path.</summary>
+    /// <summary>Why a dotted override path is refused (too long, too deep, an empty part), or null.</summary>
+    public static string? OverridePathProblem(string path) =>
+        path.Length > MaxOverridePathLength ? $"is longer than {MaxOverridePathLength} characters"
+        : path.Split('.') is var parts && parts.Length > MaxOverridePathDepth ? $"has more than {MaxOverridePathDepth} parts"
+        : path.Length == 0 || parts.Any(p => p.Trim().Length == 0) ? "is not a dotted path such as model.moe.top_k"
+        : null;
+
+    /// <summary>
+    /// Refuses what no configuration field accepts, wherever it is: null (a field is given or left out) and numbers that are
+    /// not finite (<c>1e400</c> reads as infinity). Names the JSON path.
+    /// </summary>
+    public static void RejectNullsAndNonFinite(JsonNode? node, string path)
+    {
+        switch (node)
+        {
+            case null:
+                throw new ConfigException(path, "must not be null (leave the field out for its default)");
+            case JsonObject obj:
+                foreach (var (key, child) in obj) RejectNullsAndNonFinite(child, path.Length == 0 ? key : $"{path}.{key}");
+                break;
+            case JsonArray array:
+                for (int i = 0; i < array.Count; i++) RejectNullsAndNonFinite(array[i], $"{path}[{i}]");
+                break;
+            case JsonValue value when value.GetValueKind() == JsonValueKind.Number && value.TryGetValue<double>(out var number) && !double.IsFinite(number):
+                throw new ConfigException(path, $"must be a finite number (got {value.ToJsonString()})");
+        }
+    }
+
+    /// <summary>Binds a JSON object to a configuration record; a type error, unknown field, null or non-finite number names its JSON path.</summary>
     /// <param name="fieldPrefix">Prepended to reported fields when <paramref name="obj"/> is nested (e.g. <c>model.</c>).</param>
     public static T Deserialize<T>(JsonObject obj, string source, string fieldPrefix = "")
     {
+        RejectNullsAndNonFinite(obj, fieldPrefix.TrimEnd('.'));
         T? config;
         try { config = obj.Deserialize<T>(Json); }
         catch (JsonException e) { throw new ConfigException(fieldPrefix + FieldOf(e.Path), Clean(e.Message)); }
@@ -73,10 +111,11 @@ public static class ConfigLoader
     {
         var eq = assignment.IndexOf('=');
         if (eq <= 0) throw new ConfigException(assignment, "an override must look like field.path=value");
+        if (OverridePathProblem(assignment[..eq].Trim()) is { } problem) throw new ConfigException(assignment[..Math.Min(eq, 80)], problem);
         var path = assignment[..eq].Trim().Split('.');
         var text = assignment[(eq + 1)..].Trim();
         JsonNode? value;
-        try { value = JsonNode.Parse(text); } catch (JsonException) { value = JsonValue.Create(text); }
+        try { value = JsonNode.Parse(text, documentOptions: DocumentOptions); } catch (JsonException) { value = JsonValue.Create(text); }
 
         var node = root;
         for (var i = 0; i < path.Length - 1; i++)

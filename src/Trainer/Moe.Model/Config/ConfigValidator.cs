@@ -3,17 +3,24 @@ namespace Moe.Model.Config;
 /// <summary>Checks a configuration and reports every problem with the JSON name of its field.</summary>
 public static class ConfigValidator
 {
+    // Upper bounds far above any model in the literature (DeepSeek-V3: 129,280 vocabulary, 7,168 wide, 61 layers, 256
+    // experts, 128k context) that stop a typo or a hostile request from asking a worker for exabytes.
+    public const int MaxVocabSize = 1 << 22, MaxDModel = 1 << 16, MaxLayers = 1024, MaxHeads = 1024, MaxSeqLen = 1 << 21,
+        MaxHidden = 1 << 20, MaxExperts = 4096, MaxSharedExperts = 64, MaxMtpDepth = 16;
+
     public static IReadOnlyList<ConfigException> Validate(ModelConfig c)
     {
         var errors = new List<ConfigException>();
         void Check(bool ok, string field, string problem) { if (!ok) errors.Add(new ConfigException(field, problem)); }
+        void Range(long value, long max, string field) =>
+            Check(value is > 0 && value <= max, field, value <= 0 ? $"must be positive (got {value})" : $"must be at most {max} (got {value})");
 
-        Check(c.VocabSize > 0, "vocab_size", $"must be positive (got {c.VocabSize})");
-        Check(c.DModel > 0, "d_model", $"must be positive (got {c.DModel})");
-        Check(c.NLayers > 0, "n_layers", $"must be positive (got {c.NLayers})");
-        Check(c.NHeads > 0, "n_heads", $"must be positive (got {c.NHeads})");
-        Check(c.MaxSeqLen > 0, "max_seq_len", $"must be positive (got {c.MaxSeqLen})");
-        Check(c.FfnHidden > 0, "ffn_hidden", $"must be positive (got {c.FfnHidden})");
+        Range(c.VocabSize, MaxVocabSize, "vocab_size");
+        Range(c.DModel, MaxDModel, "d_model");
+        Range(c.NLayers, MaxLayers, "n_layers");
+        Range(c.NHeads, MaxHeads, "n_heads");
+        Range(c.MaxSeqLen, MaxSeqLen, "max_seq_len");
+        Range(c.FfnHidden, MaxHidden, "ffn_hidden");
         Check(c.RopeTheta > 0, "rope_theta", $"must be positive (got {c.RopeTheta})");
         Check(c.NormEps > 0, "norm_eps", $"must be positive (got {c.NormEps})");
         Check(c.InitStd > 0, "init_std", $"must be positive (got {c.InitStd})");
@@ -33,6 +40,7 @@ public static class ConfigValidator
         if (c.Mtp is { } mtp)
         {
             Check(mtp.Depth >= 1, "mtp.depth", $"must be at least 1 (got {mtp.Depth}); omit mtp to disable it");
+            Check(mtp.Depth <= MaxMtpDepth, "mtp.depth", $"must be at most {MaxMtpDepth} (got {mtp.Depth})");
             Check(mtp.Weight >= 0, "mtp.weight", $"must not be negative (got {mtp.Weight})");
             Check(mtp.Depth < c.MaxSeqLen, "mtp.depth", $"must be below max_seq_len {c.MaxSeqLen}");
         }
@@ -42,11 +50,12 @@ public static class ConfigValidator
     static void ValidateMoe(MoeConfig m, ModelConfig c, Action<bool, string, string> check)
     {
         check(m.NumExperts >= 1, "moe.num_experts", $"must be at least 1 (got {m.NumExperts})");
+        check(m.NumExperts <= MaxExperts, "moe.num_experts", $"must be at most {MaxExperts} (got {m.NumExperts})");
         check(m.TopK >= 1, "moe.top_k", $"must be at least 1 (got {m.TopK})");
         check(m.TopK <= m.NumExperts, "moe.top_k", $"{m.TopK} exceeds moe.num_experts ({m.NumExperts})");
-        check(m.ExpertHidden > 0, "moe.expert_hidden", $"must be positive (got {m.ExpertHidden})");
-        check(m.NumSharedExperts >= 0, "moe.num_shared_experts", $"must not be negative (got {m.NumSharedExperts})");
-        if (m.SharedExpertHidden is { } sh) check(sh > 0, "moe.shared_expert_hidden", $"must be positive (got {sh})");
+        check(m.ExpertHidden is > 0 and <= MaxHidden, "moe.expert_hidden", $"must be in [1, {MaxHidden}] (got {m.ExpertHidden})");
+        check(m.NumSharedExperts is >= 0 and <= MaxSharedExperts, "moe.num_shared_experts", $"must be in [0, {MaxSharedExperts}] (got {m.NumSharedExperts})");
+        if (m.SharedExpertHidden is { } sh) check(sh is > 0 and <= MaxHidden, "moe.shared_expert_hidden", $"must be in [1, {MaxHidden}] (got {sh})");
         check(m.Every >= 1, "moe.every", $"must be at least 1 (got {m.Every})");
         check(m.FirstDenseBlocks >= 0, "moe.first_dense_blocks", $"must not be negative (got {m.FirstDenseBlocks})");
         check(m.Every < 1 || Enumerable.Range(0, c.NLayers).Any(c.IsMoeBlock), "moe.every",

@@ -52,6 +52,10 @@ public static class RunConfigLoader
             throw new ConfigException(errors[0].Field, string.Join("; ", errors.Select(e => e.Message)).Substring(errors[0].Field.Length + 2));
     }
 
+    /// <summary>Bounds no real run reaches (a trillion tokens at a million per step is a million steps).</summary>
+    public const int MaxSteps = 100_000_000;
+    public const int MaxBatch = 1 << 20;
+
     /// <summary>Every problem of the run config, fields named by their JSON path (<c>training.lr</c>, <c>model.moe.top_k</c>).</summary>
     public static IReadOnlyList<ConfigException> Validate(RunConfig c)
     {
@@ -59,11 +63,11 @@ public static class RunConfigLoader
         void Check(bool ok, string field, string problem) { if (!ok) errors.Add(new ConfigException(field, problem)); }
 
         var t = c.Training;
-        Check(t.Steps >= 1, "training.steps", $"must be at least 1 (got {t.Steps})");
-        Check(t.BatchSize >= 1, "training.batch_size", $"must be at least 1 (got {t.BatchSize})");
+        Check(t.Steps is >= 1 and <= MaxSteps, "training.steps", $"must be in [1, {MaxSteps}] (got {t.Steps})");
+        Check(t.BatchSize is >= 1 and <= MaxBatch, "training.batch_size", $"must be in [1, {MaxBatch}] (got {t.BatchSize})");
         Check(t.SeqLen >= 1, "training.seq_len", $"must be at least 1 (got {t.SeqLen})");
         Check(t.SeqLen <= c.Model.MaxSeqLen, "training.seq_len", $"{t.SeqLen} is longer than the model's context model.max_seq_len = {c.Model.MaxSeqLen}");
-        Check(t.GradAccum >= 1, "training.grad_accum", $"must be at least 1 (got {t.GradAccum})");
+        Check(t.GradAccum is >= 1 and <= MaxBatch, "training.grad_accum", $"must be in [1, {MaxBatch}] (got {t.GradAccum})");
         Check(t.Lr > 0 && double.IsFinite(t.Lr), "training.lr", $"must be positive (got {t.Lr})");
         Check(t.MinLr >= 0 && t.MinLr <= t.Lr, "training.min_lr", $"must be in [0, training.lr] (got {t.MinLr})");
         Check(t.WarmupSteps >= 0 && t.WarmupSteps <= t.Steps, "training.warmup_steps", $"must be in [0, training.steps] (got {t.WarmupSteps})");

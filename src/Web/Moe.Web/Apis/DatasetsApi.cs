@@ -43,7 +43,7 @@ public static class DatasetsApi
         {
             await DatasetQueries.RequireWritableAsync(access, grains, datasetId, ct); // 403, 404 before anything is read
             if (!http.HasFormContentType) throw new PlatformException("files", "send multipart/form-data with one or more 'files' (text or JSON lines)");
-            var form = await http.ReadFormAsync(ct);
+            var form = await ReadFormAsync(http, ct);
             var upload = new DatasetUpload(
                 form.Files.GetFiles("files").Select(Upload).ToList(),
                 form.Files.GetFile("tokenizer") is { } tokenizer ? Upload(tokenizer) : null,
@@ -79,6 +79,19 @@ public static class DatasetsApi
 
     static DatasetUploadFile Upload(IFormFile file) => new(file.FileName, _ => file.OpenReadStream());
 
+    /// <summary>The multipart form; one without a boundary, or cut short, is a 400 saying so (an oversized one stays a 413).</summary>
+    static async Task<IFormCollection> ReadFormAsync(HttpRequest http, CancellationToken ct)
+    {
+        try
+        {
+            return await http.ReadFormAsync(ct);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException && e is not BadHttpRequestException)
+        {
+            throw new PlatformException("files", $"the multipart/form-data body could not be read: {e.Message}");
+        }
+    }
+
     static int? OptionalInt(string? text, string field) =>
         string.IsNullOrWhiteSpace(text) ? null
             : int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value
@@ -86,6 +99,6 @@ public static class DatasetsApi
 
     static double? OptionalDouble(string? text, string field) =>
         string.IsNullOrWhiteSpace(text) ? null
-            : double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) ? value
-            : throw new PlatformException(field, $"'{text}' is not a number");
+            : double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value) ? value
+            : throw new PlatformException(field, $"'{text}' is not a finite number");
 }

@@ -57,7 +57,7 @@ public sealed class PlatformProblems(IProblemDetailsService problems) : IExcepti
     public static ProblemDetails FieldProblem(int status, string field, string problem) => new()
     {
         Status = status,
-        Title = status switch { 404 => "Not found", 409 => "Conflict", _ => "Invalid request" },
+        Title = status switch { 404 => "Not found", 409 => "Conflict", 415 => "Unsupported media type", _ => "Invalid request" },
         Detail = $"{field}: {problem}",
         Extensions = { ["field"] = field, ["errors"] = new Dictionary<string, string[]> { [field] = [problem] } },
     };

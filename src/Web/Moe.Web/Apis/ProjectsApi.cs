@@ -29,9 +29,10 @@ public static class ProjectsApi
         {
             access.RequirePlatformAdmin();
             var id = PlatformIds.Require(request.Id, "id");
-            var name = Required(request.Name, "name", 200);
+            var name = TextRules.Name(request.Name, "name");
+            var description = TextRules.Description(request.Description, "description");
             if (await db.Projects.AnyAsync(p => p.Id == id, ct)) throw PlatformException.Conflict("id", $"project '{id}' already exists");
-            var project = new Project { Id = id, Name = name, Description = request.Description?.Trim() };
+            var project = new Project { Id = id, Name = name, Description = description };
             db.Projects.Add(project);
             await db.SaveChangesAsync(ct);
             return Results.Created($"/api/v1/projects/{id}", View(project, ProjectRole.Admin));
@@ -83,13 +84,5 @@ public static class ProjectsApi
         var name = userName.Trim().ToLowerInvariant();
         return await db.Users.FirstOrDefaultAsync(u => u.UserName == name, ct)
             ?? throw PlatformException.NotFound("user_name", $"user '{userName}' not found");
-    }
-
-    /// <summary>A trimmed, non-empty string of at most <paramref name="maxLength"/> characters, else a 400 naming the field.</summary>
-    internal static string Required(string? value, string field, int maxLength)
-    {
-        if (string.IsNullOrWhiteSpace(value)) throw new PlatformException(field, "is required");
-        var trimmed = value.Trim();
-        return trimmed.Length <= maxLength ? trimmed : throw new PlatformException(field, $"must be at most {maxLength} characters");
     }
 }

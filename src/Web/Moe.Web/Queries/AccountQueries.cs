@@ -27,7 +27,7 @@ public static class AccountQueries
     /// <summary>A new key for the user; the answer is the only place its secret appears.</summary>
     public static async Task<CreatedApiKey> CreateKeyAsync(ProjectAccess access, TimeProvider time, CreateApiKeyRequest request, CancellationToken ct)
     {
-        var name = ProjectsApi.Required(request.Name, "name", 200);
+        var name = TextRules.Name(request.Name, "name");
         if (request.ExpiresInDays is < 1 or > MaxKeyLifetimeDays)
             throw new PlatformException("expires_in_days", $"must be between 1 and {MaxKeyLifetimeDays}, or absent for a key that does not expire");
         var now = time.GetUtcNow().UtcDateTime;

@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Moe.Platform.Datasets;
+using Moe.Platform.Grains.Datasets;
 using Moe.Platform.Storage.Artifacts;
 using Moe.Platform.Storage.Metadata;
 using Moe.Web.Apis;
@@ -49,7 +50,7 @@ public static class DatasetQueries
     {
         await access.RequireMemberAnywhereAsync(ct);
         var id = PlatformIds.Require(request.Id, "id");
-        return await grains.GetDataset(id).CreateAsync(string.IsNullOrWhiteSpace(request.Description) ? null : request.Description.Trim());
+        return await grains.GetDataset(id).CreateAsync(TextRules.Description(request.Description, "description"));
     }
 
     /// <summary>403 unless the user may add versions, then 404 unless the dataset exists: checked before any byte is read.</summary>
@@ -71,6 +72,8 @@ public static class DatasetQueries
         var names = upload.Files.Select(f => SafeFileName(f.FileName, "files")).ToList(); // all checked before anything is stored
         if (names.Distinct(StringComparer.Ordinal).Count() != names.Count) throw new PlatformException("files", "two files have the same name");
         var validation = upload.ValidationFraction ?? DefaultValidationFraction;
+        DatasetRequestValidator.RequireValidationFraction(validation, "validation_fraction");
+        if (upload.Tokenizer is null) DatasetRequestValidator.RequireTrainVocab(upload.TokenizerVocab ?? DefaultTokenizerVocab, "tokenizer_vocab");
         var folder = UploadFolder(datasetId, time);
         var stored = new List<string>();
         try
@@ -110,8 +113,12 @@ public static class DatasetQueries
             : throw new PlatformException("corpus", "is required: brown, brown/<genre> or nlp-corpus");
         var file = BuiltInCorpusFile(corporaDirectory, corpus);
         var id = PlatformIds.Require(string.IsNullOrWhiteSpace(request.DatasetId) ? corpus.Replace('/', '-') : request.DatasetId, "dataset_id");
+        // Everything is checked before the first write: a refused request creates no dataset.
+        DatasetRequestValidator.RequireTrainVocab(request.TokenizerVocab, "tokenizer_vocab");
+        DatasetRequestValidator.RequireValidationFraction(request.ValidationFraction, "validation_fraction");
+        var description = TextRules.Description(request.Description, "description") ?? $"built-in corpus {corpus}";
         var dataset = grains.GetDataset(id);
-        await GetOrCreateAsync(dataset, string.IsNullOrWhiteSpace(request.Description) ? $"built-in corpus {corpus}" : request.Description);
+        await GetOrCreateAsync(dataset, description);
         return await AddFileVersionAsync(dataset, id, file, request.TokenizerVocab, request.ValidationFraction, store, time, ct);
     }
 
@@ -147,7 +154,15 @@ public static class DatasetQueries
         double validationFraction, IArtifactStore store, TimeProvider time, CancellationToken ct)
     {
         var info = await store.UploadFileAsync($"{UploadFolder(datasetId, time)}/{Path.GetFileName(file)}", file, ct);
-        return await dataset.AddVersionAsync(new DatasetVersionRequest([new DatasetSource(info.Key, info.Sha256)], null, tokenizerVocab, validationFraction));
+        try
+        {
+            return await dataset.AddVersionAsync(new DatasetVersionRequest([new DatasetSource(info.Key, info.Sha256)], null, tokenizerVocab, validationFraction));
+        }
+        catch
+        {
+            await store.DeleteAsync(info.Key, CancellationToken.None); // a refused version leaves no upload behind
+            throw;
+        }
     }
 
     /// <summary>The JSON-lines file of a built-in corpus, as `moe-trainer data corpora` wrote it.</summary>

@@ -169,9 +169,7 @@ public static class EvaluationQueries
         return schedule;
     }
 
-    static string? Name(string? name) => name?.Trim() is { Length: > 0 } trimmed
-        ? trimmed.Length <= 200 ? trimmed : throw new PlatformException("name", "must be at most 200 characters")
-        : null;
+    static string? Name(string? name) => TextRules.OptionalName(name, "name");
 
     static ScheduleView View(EvaluationSchedule s) => new(s.Id, s.ProjectId, s.Name, s.RunId, s.ModelName, s.ModelVersion, s.DatasetId,
         s.DatasetVersion, s.Windows, s.ArithmeticProblems, s.Cron, s.Enabled, s.CreatedAt, s.LastRunAt);

@@ -66,8 +66,7 @@ public static class ExperimentQueries
     {
         var project = PlatformIds.Require(request.Project ?? Project.DefaultId, "project");
         await access.RequireAsync(project, ProjectRole.Member, ct);
-        var spec = new ExperimentSpec(ProjectsApi.Required(request.Name, "name", ExperimentSpec.MaxNameLength), request.Description?.Trim(), project);
-        spec.Validate();
+        var spec = new ExperimentSpec(request.Name!, request.Description, project).Validated();
         var id = request.Id is null ? Slug.From(spec.Name, "exp") : PlatformIds.Require(request.Id, "id");
         var created = await CreateAsync(grains, id, spec, retryWithSuffix: request.Id is null);
         return await GetAsync(access.Db, created.ExperimentId, ct);
@@ -77,8 +76,10 @@ public static class ExperimentQueries
         CancellationToken ct)
     {
         await access.RequireExperimentAsync(experimentId, ProjectRole.Member, ct);
-        if (request.Name is { } name) ProjectsApi.Required(name, "name", ExperimentSpec.MaxNameLength);
-        await grains.GetExperiment(experimentId).UpdateAsync(request.Name?.Trim(), request.Description);
+        // Checked here too, so a refusal never reaches the grain; a blank description clears it.
+        var name = request.Name is null ? null : TextRules.Name(request.Name, "name");
+        var description = request.Description is null ? null : TextRules.Description(request.Description, "description") ?? "";
+        await grains.GetExperiment(experimentId).UpdateAsync(name, description);
         return await GetAsync(access.Db, experimentId, ct);
     }
 

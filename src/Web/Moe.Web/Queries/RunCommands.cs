@@ -24,9 +24,8 @@ public sealed class RunCommands(IGrainFactory grains, RunPresets presets)
             : request.Preset is { } p ? presets.LoadRunPreset(p).Resources : new ResourceRequest(0, 0, 1);
         if (resources.Problem() is { } problem) throw new PlatformException("resources", problem);
         // config.name may be anything here (admission below names it if it is not a string): GetValue<string> threw (500).
-        var name = request.Name?.Trim() is { Length: > 0 } given ? given
-            : config["name"] is JsonValue configName && configName.TryGetValue<string>(out var named) ? named : request.Preset ?? "run";
-        if (name.Length > 200) throw new PlatformException("name", "must be at most 200 characters");
+        var name = TextRules.OptionalName(request.Name, "name")
+            ?? (config["name"] is JsonValue configName && configName.TryGetValue<string>(out var named) ? TextRules.Name(named, "config.name") : request.Preset ?? "run");
         var runId = Slug.WithSuffix(Slug.From(name, "run"));
         var spec = new RunSpec(experimentId, name, request.Priority, resources, config.ToJsonString(), request.MaxRetries,
             [.. request.RequiredTags ?? []]);
@@ -37,8 +36,9 @@ public sealed class RunCommands(IGrainFactory grains, RunPresets presets)
 
     public async Task<RunView> CancelAsync(ProjectAccess access, string runId, string? reason, CancellationToken ct)
     {
+        var given = TextRules.Description(reason, "reason");
         await access.RequireRunAsync(runId, ProjectRole.Member, ct);
-        await grains.GetRun(runId).RequestCancelAsync(reason?.Trim() is { Length: > 0 } given ? given : $"cancelled by {access.UserName}");
+        await grains.GetRun(runId).RequestCancelAsync(given ?? $"cancelled by {access.UserName}");
         return await RunQueries.GetAsync(access.Db, runId, withConfig: false, ct);
     }
 

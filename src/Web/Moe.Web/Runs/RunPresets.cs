@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Moe.Model.Config;
 using Moe.Platform;
 using Moe.Platform.Scheduling;
 
@@ -83,9 +84,10 @@ public sealed class RunPresets
     /// <summary>Sets "a.b.c" in <paramref name="root"/>, creating objects on the way; "a.list[1].x" indexes arrays.</summary>
     public static void SetPath(JsonObject root, string path, JsonNode? value)
     {
+        if (ConfigLoader.OverridePathProblem(path) is { } problem)
+            throw new PlatformException(path.Length <= 80 ? $"overrides.{path}" : "overrides", problem);
         string field = $"overrides.{path}";
         var parts = path.Split('.');
-        if (path.Length == 0 || parts.Any(p => p.Length == 0)) throw new PlatformException(field, "is not a dotted path such as model.moe.top_k");
         JsonNode current = root;
         for (int i = 0; i < parts.Length; i++)
         {
@@ -114,7 +116,13 @@ public sealed class RunPresets
         return (part[..open], index);
     }
 
-    public static long GigabytesToBytes(double gigabytes) => (long)Math.Round(gigabytes * (1L << 30));
+    /// <summary>GiB as bytes, refused (naming <paramref name="field"/>) unless finite and within a GPU's possible memory.</summary>
+    public static long GigabytesToBytes(double gigabytes, string field = "resources.gpu_memory_gb")
+    {
+        const double max = ResourceRequest.MaxGpuMemoryBytes / (double)(1L << 30);
+        if (!double.IsFinite(gigabytes) || gigabytes is < 0 or > max) throw new PlatformException(field, $"must be between 0 and {max} GiB, got {gigabytes}");
+        return (long)Math.Round(gigabytes * (1L << 30));
+    }
 
     static bool IsPresetName(string name) =>
         name.Length is > 0 and <= 64 && !name.Contains("..") && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '/' or '.') && !name.StartsWith('/');

@@ -24,6 +24,7 @@ public sealed class ProjectAccess(PlatformDb db, ClaimsPrincipal user)
     /// <summary>The user's role in each project they have one in.</summary>
     public async Task<IReadOnlyDictionary<string, ProjectRole>> RolesAsync(CancellationToken cancellationToken = default) =>
         _roles ??= await db.ProjectMembers.AsNoTracking().Where(m => m.UserId == UserId)
+            .Where(m => m.Role >= ProjectRole.Viewer && m.Role <= ProjectRole.Admin) // a role no check knows grants nothing
             .ToDictionaryAsync(m => m.ProjectId, m => m.Role, cancellationToken);
 
     public async Task<ProjectRole?> RoleAsync(string projectId, CancellationToken cancellationToken = default)
