@@ -9,7 +9,8 @@ public sealed class LimitsTests(WebApp app)
 {
     static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    static string BigJson(int bytes) => new StringBuilder("{\"name\":\"big\",\"description\":\"").Append('x', bytes).Append("\"}").ToString();
+    // The bulk is in a property the API does not read: a description that long is refused for its own sake (TextRules).
+    static string BigJson(int bytes) => new StringBuilder("{\"name\":\"big\",\"padding\":\"").Append('x', bytes).Append("\"}").ToString();
 
     [Fact]
     public async Task A_json_body_over_the_limit_is_413_problem_details()

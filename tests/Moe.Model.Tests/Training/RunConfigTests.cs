@@ -32,6 +32,14 @@ public sealed class RunConfigTests : IDisposable
     [InlineData("""data.mixture=[{"until":0.5,"weights":{"main":1}}]""", "data.mixture[0].until", "must end at 1")]
     [InlineData("""data.mixture=[{"until":0.6,"weights":{"main":1}},{"until":0.4,"weights":{"main":1}}]""", "data.mixture[1].until", "must increase")]
     [InlineData("data.validation=nope", "data.validation", "unknown dataset")]
+    [InlineData("training=null", "training", "must not be null")]
+    [InlineData("model=null", "model", "must not be null")]
+    [InlineData("data.datasets=[null]", "data.datasets[0]", "must not be null")]
+    [InlineData("""data.mixture=[{"until":1.0,"weights":{"main":null}}]""", "data.mixture[0].weights.main", "could not be converted")]
+    [InlineData("training.lr=1e400", "training.lr", "finite")]
+    [InlineData("model.moe.num_experts=100000", "model.moe.num_experts", "at most 4096")]
+    [InlineData("training.steps=2000000000", "training.steps", "[1, 100000000]")]
+    [InlineData("model.d_model=1000000", "model.d_model", "at most 65536")]
     public void BadSettingsNameTheirField(string assignment, string field, string fragment)
     {
         var e = Assert.Throws<ConfigException>(() => tiny.Config(assignment));
@@ -56,5 +64,18 @@ public sealed class RunConfigTests : IDisposable
         var again = RunConfigLoader.Deserialize(RunConfigLoader.Serialize(config));
         Assert.Equal(RunConfigLoader.Serialize(config), RunConfigLoader.Serialize(again));
         Assert.Equal(3 * 4 * 16, again.Training.TokensPerStep);
+    }
+
+    [Fact]
+    public void AKeyGivenTwiceOrAnOverridePathTooDeepOrLongIsRefused()
+    {
+        var twice = Assert.Throws<ConfigException>(() => Moe.Model.Config.ConfigLoader.ParseObject("""{"name": "a", "name": "b"}""", "run.json"));
+        Assert.Equal("run.json", twice.Field);
+        Assert.Contains("name", twice.Message);
+
+        var deep = Assert.Throws<ConfigException>(() => tiny.Config(string.Join('.', Enumerable.Repeat("a", 20)) + "=1"));
+        Assert.Contains("more than 16 parts", deep.Message);
+        var longPath = Assert.Throws<ConfigException>(() => tiny.Config(new string('a', 300) + "=1"));
+        Assert.Contains("longer than 256", longPath.Message);
     }
 }

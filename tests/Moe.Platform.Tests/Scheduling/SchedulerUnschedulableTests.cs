@@ -54,10 +54,11 @@ public class SchedulerUnschedulableTests
     [Fact]
     public void Malformed_request()
     {
-        Assert.Equal("invalid request: gpus must be 0 or more, got -1", ReasonFor(Job("r", gpus: -1), Capacity("w1")));
+        Assert.Equal("invalid request: gpus must be between 0 and 64, got -1", ReasonFor(Job("r", gpus: -1), Capacity("w1")));
         Assert.Equal("invalid request: asks for no GPUs and no CPU slots", ReasonFor(Job("r", cpu: 0), Capacity("w1")));
         var error = Assert.Throws<PlatformException>(() => new ResourceRequest(1, -5, 1).Validate());
-        Assert.Equal("resources: gpu_memory_bytes must be 0 or more, got -5", error.Message);
+        Assert.Equal("resources: gpu_memory_bytes must be between 0 and 4398046511104 (4 TiB), got -5", error.Message);
+        Assert.StartsWith("resources: gpus must be between 0 and 64", Assert.Throws<PlatformException>(() => new ResourceRequest(int.MaxValue, 0, 1).Validate()).Message);
     }
 
     [Fact]

@@ -30,7 +30,8 @@ public static class RunConfigAdmission
             throw new PlatformException("config.model", "must be the model object itself (a path names a file no worker is sure to have)");
         try
         {
-            ConfigLoader.RejectNullsAndNonFinite(config, ""); // before any dataset is resolved: a malformed config costs no I/O
+            // Its shape first (types, unknown fields, nulls, non-finite numbers): a malformed config costs no dataset lookup.
+            ConfigLoader.Deserialize<RunConfig>((JsonObject)config.DeepClone(), "config");
         }
         catch (ConfigException e)
         {

@@ -26,6 +26,8 @@ public static class ConfigLoader
             AllowTrailingCommas = true,
             WriteIndented = true,
             DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+            // null unsets an optional field (sliding_window=null); for a required one ("training": null) it is refused.
+            RespectNullableAnnotations = true,
         };
         options.Converters.Add(new StrictEnumConverterFactory());
         return options;
@@ -72,21 +74,23 @@ public static class ConfigLoader
         : path.Length == 0 || parts.Any(p => p.Trim().Length == 0) ? "is not a dotted path such as model.moe.top_k"
         : null;
 
+    const string NullProblem = "must not be null (leave the field out for its default)";
+
     /// <summary>
-    /// Refuses what no configuration field accepts, wherever it is: null (a field is given or left out) and numbers that are
-    /// not finite (<c>1e400</c> reads as infinity). Names the JSON path.
+    /// Refuses what no configuration accepts, wherever it is: null in a list, and numbers that are not finite (<c>1e400</c>
+    /// reads as infinity). Null for a field is the binder's to judge (an optional field is unset by it, a required one is
+    /// refused). Names the JSON path.
     /// </summary>
     public static void RejectNullsAndNonFinite(JsonNode? node, string path)
     {
         switch (node)
         {
-            case null:
-                throw new ConfigException(path, "must not be null (leave the field out for its default)");
             case JsonObject obj:
                 foreach (var (key, child) in obj) RejectNullsAndNonFinite(child, path.Length == 0 ? key : $"{path}.{key}");
                 break;
             case JsonArray array:
-                for (int i = 0; i < array.Count; i++) RejectNullsAndNonFinite(array[i], $"{path}[{i}]");
+                for (int i = 0; i < array.Count; i++)
+                    RejectNullsAndNonFinite(array[i] ?? throw new ConfigException($"{path}[{i}]", NullProblem), $"{path}[{i}]");
                 break;
             case JsonValue value when value.GetValueKind() == JsonValueKind.Number && value.TryGetValue<double>(out var number) && !double.IsFinite(number):
                 throw new ConfigException(path, $"must be a finite number (got {value.ToJsonString()})");
@@ -100,7 +104,7 @@ public static class ConfigLoader
         RejectNullsAndNonFinite(obj, fieldPrefix.TrimEnd('.'));
         T? config;
         try { config = obj.Deserialize<T>(Json); }
-        catch (JsonException e) { throw new ConfigException(fieldPrefix + FieldOf(e.Path), Clean(e.Message)); }
+        catch (JsonException e) { throw new ConfigException(fieldPrefix + FieldOf(e.Path), IsNullRefusal(e) ? NullProblem : Clean(e.Message)); }
         return config ?? throw new ConfigException(source, "is empty");
     }
 
@@ -125,6 +129,9 @@ public static class ConfigLoader
         }
         node[path[^1]] = value;
     }
+
+    // System.Text.Json's words when RespectNullableAnnotations refuses null for a required field or constructor parameter.
+    static bool IsNullRefusal(JsonException e) => e.Message.Contains("null", StringComparison.Ordinal) && e.Message.Contains("allow", StringComparison.Ordinal);
 
     static string FieldOf(string? jsonPath) =>
         string.IsNullOrEmpty(jsonPath) || jsonPath == "$" ? "config" : jsonPath.TrimStart('$', '.');

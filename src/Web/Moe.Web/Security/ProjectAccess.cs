@@ -23,9 +23,9 @@ public sealed class ProjectAccess(PlatformDb db, ClaimsPrincipal user)
 
     /// <summary>The user's role in each project they have one in.</summary>
     public async Task<IReadOnlyDictionary<string, ProjectRole>> RolesAsync(CancellationToken cancellationToken = default) =>
-        _roles ??= await db.ProjectMembers.AsNoTracking().Where(m => m.UserId == UserId)
-            .Where(m => m.Role >= ProjectRole.Viewer && m.Role <= ProjectRole.Admin) // a role no check knows grants nothing
-            .ToDictionaryAsync(m => m.ProjectId, m => m.Role, cancellationToken);
+        _roles ??= (await db.ProjectMembers.AsNoTracking().Where(m => m.UserId == UserId).ToListAsync(cancellationToken))
+            .Where(m => Enum.IsDefined(m.Role)) // a role no check knows (a stored 99) grants nothing
+            .ToDictionary(m => m.ProjectId, m => m.Role);
 
     public async Task<ProjectRole?> RoleAsync(string projectId, CancellationToken cancellationToken = default)
     {
