@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
-using Microsoft.EntityFrameworkCore;
 
 namespace Moe.Web.Tests;
 
@@ -42,13 +41,13 @@ public sealed class HostileInputTests(WebApp app)
     [Fact]
     public async Task A_body_in_an_unknown_charset_is_a_415()
     {
-        var counts = await RecordCountsAsync();
+        var counts = RecordCounts();
         var content = new StringContent("""{"project": "default", "name": "charset"}""");
         content.Headers.ContentType = MediaTypeHeaderValue.Parse("application/json; charset=bogus-9");
         using var response = await app.Admin.PostAsync("/api/v1/experiments", content, Ct);
         var problem = await response.ExpectProblemAsync(HttpStatusCode.UnsupportedMediaType, "content_type");
         Assert.Contains("bogus-9", problem["detail"]!.GetValue<string>());
-        Assert.Equal(counts, await RecordCountsAsync());
+        Assert.Equal(counts, RecordCounts());
     }
 
     [Theory]
@@ -56,11 +55,11 @@ public sealed class HostileInputTests(WebApp app)
     [InlineData("""{"project": "default", "name": "x", "project": "default"}""", "project")]
     public async Task Duplicate_keys_in_a_body_are_refused_naming_the_key(string body, string key)
     {
-        var counts = await RecordCountsAsync();
+        var counts = RecordCounts();
         using var response = await app.Admin.PostAsync("/api/v1/experiments", new StringContent(body, Encoding.UTF8, "application/json"), Ct);
         var problem = await response.ExpectProblemAsync(HttpStatusCode.BadRequest);
         Assert.Contains(key, problem["detail"]!.GetValue<string>());
-        Assert.Equal(counts, await RecordCountsAsync());
+        Assert.Equal(counts, RecordCounts());
     }
 
     [Theory]
@@ -72,18 +71,18 @@ public sealed class HostileInputTests(WebApp app)
     public async Task A_run_config_with_null_non_finite_or_absurd_values_is_refused_naming_the_field(string overrides, string field)
     {
         var experiment = await app.NewExperimentAsync("default", "hostile");
-        var counts = await RecordCountsAsync();
+        var counts = RecordCounts();
         var body = $$"""{"experiment_id": "{{experiment}}", "preset": "tiny-cpu", "overrides": {{overrides}}}""";
         using var response = await app.Admin.PostAsync("/api/v1/runs", new StringContent(body, Encoding.UTF8, "application/json"), Ct);
         await response.ExpectProblemAsync(HttpStatusCode.BadRequest, field);
-        Assert.Equal(counts, await RecordCountsAsync());
+        Assert.Equal(counts, RecordCounts());
     }
 
     [Fact]
     public async Task A_config_naming_a_key_twice_and_an_override_path_of_thousands_of_parts_are_refused()
     {
         var experiment = await app.NewExperimentAsync("default", "hostile");
-        var counts = await RecordCountsAsync();
+        var counts = RecordCounts();
         var twice = "{\"experiment_id\": \"" + experiment + "\", \"config\": {\"model\": \"default\", \"model\": {\"d_model\": 8}}}";
         using (var response = await app.Admin.PostAsync("/api/v1/runs", new StringContent(twice, Encoding.UTF8, "application/json"), Ct))
             Assert.Contains("model", (await response.ExpectProblemAsync(HttpStatusCode.BadRequest))["detail"]!.GetValue<string>());
@@ -92,7 +91,7 @@ public sealed class HostileInputTests(WebApp app)
         using (var response = await app.Admin.PostJsonAsync("/api/v1/runs",
                    new { experiment_id = experiment, preset = "tiny-cpu", overrides = new Dictionary<string, int> { [deep] = 1 } }))
             await response.ExpectProblemAsync(HttpStatusCode.BadRequest, "overrides");
-        Assert.Equal(counts, await RecordCountsAsync());
+        Assert.Equal(counts, RecordCounts());
     }
 
     [Theory]
@@ -103,11 +102,11 @@ public sealed class HostileInputTests(WebApp app)
     public async Task Resources_no_worker_can_meet_or_non_finite_are_refused(string resources, string field)
     {
         var experiment = await app.NewExperimentAsync("default", "hostile");
-        var counts = await RecordCountsAsync();
+        var counts = RecordCounts();
         var body = $$"""{"experiment_id": "{{experiment}}", "preset": "tiny-cpu", "resources": {{resources}}}""";
         using var response = await app.Admin.PostAsync("/api/v1/runs", new StringContent(body, Encoding.UTF8, "application/json"), Ct);
         await response.ExpectProblemAsync(HttpStatusCode.BadRequest, field);
-        Assert.Equal(counts, await RecordCountsAsync());
+        Assert.Equal(counts, RecordCounts());
     }
 
     [Fact]
@@ -125,11 +124,11 @@ public sealed class HostileInputTests(WebApp app)
     {
         var user = await app.NewUserAsync("numeric-role");
         var project = await app.NewProjectAsync("numeric-role");
-        var counts = await RecordCountsAsync();
+        var counts = RecordCounts();
         using var response = await app.Admin.PutAsync($"/api/v1/projects/{project}/members/{user.Name}",
             new StringContent("""{"role": 99}""", Encoding.UTF8, "application/json"), Ct);
         await response.ExpectProblemAsync(HttpStatusCode.BadRequest, "role");
-        Assert.Equal(counts, await RecordCountsAsync());
+        Assert.Equal(counts, RecordCounts());
         using var asUser = await user.Api.GetAsync($"/api/v1/projects/{project}/members", Ct);
         Assert.Equal(HttpStatusCode.Forbidden, asUser.StatusCode); // no role at all, let alone an admin's
     }
@@ -139,7 +138,7 @@ public sealed class HostileInputTests(WebApp app)
     {
         var dataset = Names.Unique("multipart");
         await (await app.Admin.PostJsonAsync("/api/v1/datasets", new { id = dataset })).ExpectAsync(HttpStatusCode.Created);
-        var counts = await RecordCountsAsync();
+        var counts = RecordCounts();
         var artifacts = ArtifactFiles();
 
         var noBoundary = new StringContent("--x\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a.txt\"\r\n\r\nhello\r\n--x--\r\n");
@@ -152,7 +151,7 @@ public sealed class HostileInputTests(WebApp app)
         using (var response = await app.Admin.PostAsync($"/api/v1/datasets/{dataset}/versions", truncated, Ct))
             await response.ExpectProblemAsync(HttpStatusCode.BadRequest, "files");
 
-        Assert.Equal(counts, await RecordCountsAsync());
+        Assert.Equal(counts, RecordCounts());
         Assert.Equal(artifacts, ArtifactFiles());
     }
 
@@ -162,13 +161,13 @@ public sealed class HostileInputTests(WebApp app)
     public async Task A_refused_built_in_corpus_creates_no_dataset(string template, string field)
     {
         var dataset = Names.Unique("builtin");
-        var counts = await RecordCountsAsync();
+        var counts = RecordCounts();
         using var response = await app.Admin.PostAsync("/api/v1/datasets/builtin",
             new StringContent(template.Replace("DATASET", dataset), Encoding.UTF8, "application/json"), Ct);
         // A server without the corpora says so first; either way no dataset may appear.
         var problem = await response.ExpectProblemAsync(HttpStatusCode.BadRequest);
         Assert.Contains(problem["field"]!.GetValue<string>(), new[] { field, "corpus" });
-        Assert.Equal(counts, await RecordCountsAsync());
+        Assert.Equal(counts, RecordCounts());
         using var lookup = await app.Admin.GetAsync($"/api/v1/datasets/{dataset}", Ct);
         Assert.Equal(HttpStatusCode.NotFound, lookup.StatusCode);
     }
@@ -178,10 +177,10 @@ public sealed class HostileInputTests(WebApp app)
     [InlineData("two\r\nlines", "name")]
     public async Task Names_with_control_characters_are_refused(string name, string field)
     {
-        var counts = await RecordCountsAsync();
+        var counts = RecordCounts();
         using var response = await app.Admin.PostJsonAsync("/api/v1/experiments", new { project = "default", name });
         await response.ExpectProblemAsync(HttpStatusCode.BadRequest, field);
-        Assert.Equal(counts, await RecordCountsAsync());
+        Assert.Equal(counts, RecordCounts());
     }
 
     [Fact]
@@ -205,23 +204,16 @@ public sealed class HostileInputTests(WebApp app)
     [InlineData("valid-name", "short-pw", "password")]
     public async Task Weak_passwords_and_too_short_user_names_are_refused(string userName, string password, string field)
     {
-        var counts = await RecordCountsAsync();
+        var counts = RecordCounts();
         using var response = await app.Admin.PostJsonAsync("/api/v1/users", new { user_name = userName == "valid-name" ? Names.Unique("user") : userName, password });
         await response.ExpectProblemAsync(HttpStatusCode.BadRequest, field);
-        Assert.Equal(counts, await RecordCountsAsync());
+        Assert.Equal(counts, RecordCounts());
     }
 
-    /// <summary>How many rows each table a request could write holds.</summary>
-    async Task<string> RecordCountsAsync()
+    string RecordCounts()
     {
-        await using var db = app.NewDb();
-        return string.Join(", ",
-            $"projects {await db.Projects.CountAsync(Ct)}", $"members {await db.ProjectMembers.CountAsync(Ct)}",
-            $"users {await db.Users.CountAsync(Ct)}", $"keys {await db.ApiKeys.CountAsync(Ct)}",
-            $"experiments {await db.Experiments.CountAsync(Ct)}", $"runs {await db.Runs.CountAsync(Ct)}",
-            $"datasets {await db.Datasets.CountAsync(Ct)}", $"versions {await db.DatasetVersions.CountAsync(Ct)}",
-            $"schedules {await db.EvaluationSchedules.CountAsync(Ct)}", $"analyses {await db.RoutingAnalyses.CountAsync(Ct)}",
-            $"models {await db.ModelVersions.CountAsync(Ct)}");
+        using var counter = new RecordCounter(app);
+        return counter.Snapshot();
     }
 
     string[] ArtifactFiles()

@@ -95,13 +95,24 @@ public static class Extensions
         services.AddExceptionHandler<PlatformProblems>();
         // Unparsable bodies and query values reach PlatformProblems (which names the field) instead of a bare 400.
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-        services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
+        services.AddOpenApi(o =>
         {
-            document.Info.Title = "MoE platform API";
-            document.Info.Description = "Projects, experiments, datasets, runs, metrics, checkpoints, models and evaluations. "
-                + "Authenticate with an API key (Authorization: Bearer moe_...) created in the portal or at POST /api/v1/me/api-keys.";
-            return Task.CompletedTask;
-        }));
+            o.AddDocumentTransformer((document, _, _) =>
+            {
+                document.Info.Title = "MoE platform API";
+                document.Info.Description = "Projects, experiments, datasets, runs, metrics, checkpoints, models and evaluations. "
+                    + "Authenticate with an API key (Authorization: Bearer moe_...) created in the portal or at POST /api/v1/me/api-keys.";
+                return Task.CompletedTask;
+            });
+            // Doubles have their own converter (finite numbers only), which hides their type from the schema generator.
+            o.AddSchemaTransformer((schema, context, _) =>
+            {
+                var type = context.JsonTypeInfo.Type;
+                if (type == typeof(double)) schema.Type = Microsoft.OpenApi.JsonSchemaType.Number;
+                else if (type == typeof(double?)) schema.Type = Microsoft.OpenApi.JsonSchemaType.Number | Microsoft.OpenApi.JsonSchemaType.Null;
+                return Task.CompletedTask;
+            });
+        });
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = web.MaxUploadBytes);
         services.Configure<FormOptions>(o => o.MultipartBodyLengthLimit = web.MaxUploadBytes);
 
