@@ -16,12 +16,12 @@ public static class RunConfigFile
         var full = Path.GetFullPath(path);
         if (!File.Exists(full)) throw new PlatformException("--config", $"file '{full}' does not exist");
         var directory = Path.GetDirectoryName(full)!;
-        var config = JsonNode.Parse(File.ReadAllText(full)) as JsonObject ?? throw new PlatformException("--config", $"{full} is not a JSON object");
+        var config = Parse(full) as JsonObject ?? throw new PlatformException("--config", $"{full} is not a JSON object");
         if (config["model"] is JsonValue model && model.TryGetValue<string>(out var modelPath))
         {
             var modelFile = Path.GetFullPath(modelPath, directory);
             if (!File.Exists(modelFile)) throw new PlatformException("model", $"model config '{modelFile}' does not exist");
-            config["model"] = JsonNode.Parse(File.ReadAllText(modelFile));
+            config["model"] = Parse(modelFile);
         }
         if (config["tokenizer"] is JsonValue t && t.TryGetValue<string>(out var tokenizer) && tokenizer.Length > 0 && !DatasetReference.IsReference(tokenizer))
             config["tokenizer"] = Path.GetFullPath(tokenizer, directory);
@@ -30,5 +30,18 @@ public static class RunConfigFile
                 if (dataset?["path"] is JsonValue p && p.TryGetValue<string>(out var datasetPath) && !DatasetReference.IsReference(datasetPath))
                     dataset["path"] = Path.GetFullPath(datasetPath, directory);
         return config.ToJsonString();
+    }
+
+    /// <summary>A config file as the trainer reads it (comments allowed, a key given twice refused), or a refusal naming the file.</summary>
+    private static JsonNode? Parse(string file)
+    {
+        try
+        {
+            return JsonNode.Parse(File.ReadAllText(file), documentOptions: Moe.Model.Config.ConfigLoader.DocumentOptions);
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new PlatformException("--config", $"{file} is not valid JSON: {e.Message}");
+        }
     }
 }

@@ -100,7 +100,7 @@ public sealed class ModelCatalog
         _aliases.Where(a => a.Value == version).Select(a => a.Key).Order(StringComparer.Ordinal).ToArray();
 
     /// <summary>Alias names are ids; an all-digit one is refused because it would read as a version number.</summary>
-    private static void RequireAliasName(string alias)
+    public static void RequireAliasName(string alias)
     {
         PlatformIds.Require(alias, "alias");
         if (IsNumber(alias)) throw new PlatformException("alias", $"'{alias}' is a number and would read as a version; pick a name");

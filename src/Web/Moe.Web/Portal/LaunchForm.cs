@@ -86,7 +86,7 @@ public sealed class LaunchField(LaunchFieldDefinition definition)
                 return JsonValue.Create(text.Length == 0 || text.Contains(':') || text.Contains('/') ? text
                     : new DatasetReference(text, Version).ToString());
             default:
-                try { return JsonNode.Parse(Text!); }
+                try { return JsonNode.Parse(Text!, documentOptions: ConfigLoader.DocumentOptions); }
                 catch (JsonException e) { throw new PlatformException(Path, $"is not valid JSON: {e.Message}"); }
         }
     }
@@ -265,7 +265,7 @@ public sealed class LaunchForm
     public CreateRunRequest BuildRawRequest(string json)
     {
         JsonNode? parsed;
-        try { parsed = JsonNode.Parse(json); }
+        try { parsed = JsonNode.Parse(json, documentOptions: ConfigLoader.DocumentOptions); } // a key given twice is refused, as the API refuses it
         catch (JsonException e) { throw new PlatformException("config", $"is not valid JSON: {e.Message}"); }
         return new(ExperimentId, Name?.Trim() is { Length: > 0 } n ? n : null, null,
             parsed as JsonObject ?? throw new PlatformException("config", "must be a JSON object"), null, Priority, Resources);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Moe.Platform.Grains.Models;
 using Moe.Platform.Storage.Metadata;
 using Moe.Web.Apis;
 using Moe.Web.Security;
@@ -21,9 +22,11 @@ public static class CheckpointCommands
         var project = await access.RequireRunAsync(runId, ProjectRole.Member, ct);
         var model = PlatformIds.Require(request.Model?.Trim().ToLowerInvariant(), "model");
         await ModelsApi.RequireModelProjectAsync(access, model, ProjectRole.Member, project, ct);
+        var alias = string.IsNullOrWhiteSpace(request.Alias) ? null : request.Alias.Trim();
+        if (alias is not null) ModelCatalog.RequireAliasName(alias); // before the version exists: a refused alias registers nothing
         var registry = grains.GetModel(model);
         var version = await registry.RegisterVersionAsync(runId, step, request.Description);
-        if (!string.IsNullOrWhiteSpace(request.Alias)) await registry.SetAliasAsync(request.Alias.Trim(), version.Version);
+        if (alias is not null) await registry.SetAliasAsync(alias, version.Version);
         return ModelsApi.View(await registry.ResolveAsync(version.Version.ToString(CultureInfo.InvariantCulture)), project);
     }
 }
