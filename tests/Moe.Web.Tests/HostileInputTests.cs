@@ -68,15 +68,8 @@ public sealed class HostileInputTests(WebApp app)
     [InlineData("""{"data.datasets": [null]}""", "config.data.datasets[0]")]
     [InlineData("""{"training.lr": 1e400}""", "config.training.lr")]
     [InlineData("""{"model.moe.num_experts": 100000, "data.datasets[0].path": "/data/local"}""", "config.model.moe.num_experts")]
-    public async Task A_run_config_with_null_non_finite_or_absurd_values_is_refused_naming_the_field(string overrides, string field)
-    {
-        var experiment = await app.NewExperimentAsync("default", "hostile");
-        var counts = RecordCounts();
-        var body = $$"""{"experiment_id": "{{experiment}}", "preset": "tiny-cpu", "overrides": {{overrides}}}""";
-        using var response = await app.Admin.PostAsync("/api/v1/runs", new StringContent(body, Encoding.UTF8, "application/json"), Ct);
-        await response.ExpectProblemAsync(HttpStatusCode.BadRequest, field);
-        Assert.Equal(counts, RecordCounts());
-    }
+    public Task A_run_config_with_null_non_finite_or_absurd_values_is_refused_naming_the_field(string overrides, string field) =>
+        LaunchIsRefusedAsync($"\"overrides\": {overrides}", field);
 
     [Fact]
     public async Task A_config_naming_a_key_twice_and_an_override_path_of_thousands_of_parts_are_refused()
@@ -99,11 +92,15 @@ public sealed class HostileInputTests(WebApp app)
     [InlineData("""{"gpus": 1, "gpu_memory_gb": 1e300}""", "resources.gpu_memory_gb")]
     [InlineData("""{"gpus": 1, "gpu_memory_gb": 1e400}""", "resources.gpu_memory_gb")]
     [InlineData("""{"gpus": 1, "gpu_memory_gb": "NaN"}""", "resources.gpu_memory_gb")]
-    public async Task Resources_no_worker_can_meet_or_non_finite_are_refused(string resources, string field)
+    public Task Resources_no_worker_can_meet_or_non_finite_are_refused(string resources, string field) =>
+        LaunchIsRefusedAsync($"\"resources\": {resources}", field);
+
+    /// <summary>POST /runs of the tiny-cpu preset with <paramref name="property"/> (raw JSON) is a 400 naming the field, storing nothing.</summary>
+    async Task LaunchIsRefusedAsync(string property, string field)
     {
         var experiment = await app.NewExperimentAsync("default", "hostile");
         var counts = RecordCounts();
-        var body = $$"""{"experiment_id": "{{experiment}}", "preset": "tiny-cpu", "resources": {{resources}}}""";
+        var body = $$"""{"experiment_id": "{{experiment}}", "preset": "tiny-cpu", {{property}}}""";
         using var response = await app.Admin.PostAsync("/api/v1/runs", new StringContent(body, Encoding.UTF8, "application/json"), Ct);
         await response.ExpectProblemAsync(HttpStatusCode.BadRequest, field);
         Assert.Equal(counts, RecordCounts());
