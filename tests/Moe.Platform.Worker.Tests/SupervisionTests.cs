@@ -73,7 +73,8 @@ public sealed class SupervisionTests(TinyTrainingSetup setup)
         await supervisor.WaitForExitAsync(Ct);
 
         await WaitAsync(() => !holder.IsAlive(), $"the trainer (pid {holder.ProcessId}) kept running as an orphan");
-        Assert.False(ProcessLease.IsHeld(command.RunDirectory));
+        // Its main thread is gone; the lock goes with the last of its threads, a moment later.
+        await WaitAsync(() => !ProcessLease.IsHeld(command.RunDirectory), "the dead trainer's lease was not released");
         Assert.Contains("re-parented", await File.ReadAllTextAsync(command.RunDirectory + ".err", Ct));
         using var sleep = Process.Start("pkill", ["-f", "^sleep 600$"]); // the pipe's writer, now an orphan itself
         await sleep.WaitForExitAsync(Ct);
@@ -104,7 +105,7 @@ public sealed class SupervisionTests(TinyTrainingSetup setup)
             logger, Ct);
 
         Assert.True(stopped == 1, string.Join("\n", logger.Entries.Select(e => e.Message)));
-        Assert.True(orphan.HasExited);
+        Assert.True(orphan.WaitForExit(TimeSpan.FromSeconds(10))); // gone (its lease is free); reaped a moment later
         Assert.Equal(130, orphan.ExitCode); // SIGTERM first: it checkpointed and stopped
         Assert.Contains("\"type\":\"checkpoint\"", await stdout);
         Assert.False(ProcessLease.IsHeld(orphaned.RunDirectory));
