@@ -68,6 +68,8 @@ public sealed class HostileInputTests(WebApp app)
     [InlineData("""{"data.datasets": [null]}""", "config.data.datasets[0]")]
     [InlineData("""{"training.lr": 1e400}""", "config.training.lr")]
     [InlineData("""{"model.moe.num_experts": 100000, "data.datasets[0].path": "/data/local"}""", "config.model.moe.num_experts")]
+    [InlineData("""{"tokenizer": "a\u0000b", "data.datasets[0].path": "/data/local"}""", "config.tokenizer")]
+    [InlineData("""{"model.n_layers": 2147483647, "model.moe.every": 2147483647, "data.datasets[0].path": "/data/local"}""", "config.model.n_layers")]
     public Task A_run_config_with_null_non_finite_or_absurd_values_is_refused_naming_the_field(string overrides, string field) =>
         LaunchIsRefusedAsync($"\"overrides\": {overrides}", field);
 

@@ -40,6 +40,9 @@ public sealed class RunConfigTests : IDisposable
     [InlineData("model.moe.num_experts=100000", "model.moe.num_experts", "at most 4096")]
     [InlineData("training.steps=2000000000", "training.steps", "[1, 100000000]")]
     [InlineData("model.d_model=1000000", "model.d_model", "at most 65536")]
+    [InlineData("model.n_layers=2147483647", "model.n_layers", "at most 1024")] // refused at once, not after counting its MoE blocks
+    [InlineData("tokenizer=tok\u0000enizer.json", "tokenizer", "NUL character")]
+    [InlineData("""data.datasets=[{"name":"main","path":"da\u0000ta"}]""", "data.datasets[0].path", "NUL character")]
     public void BadSettingsNameTheirField(string assignment, string field, string fragment)
     {
         var e = Assert.Throws<ConfigException>(() => tiny.Config(assignment));

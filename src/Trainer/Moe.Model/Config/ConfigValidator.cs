@@ -58,7 +58,8 @@ public static class ConfigValidator
         if (m.SharedExpertHidden is { } sh) check(sh is > 0 and <= MaxHidden, "moe.shared_expert_hidden", $"must be in [1, {MaxHidden}] (got {sh})");
         check(m.Every >= 1, "moe.every", $"must be at least 1 (got {m.Every})");
         check(m.FirstDenseBlocks >= 0, "moe.first_dense_blocks", $"must not be negative (got {m.FirstDenseBlocks})");
-        check(m.Every < 1 || Enumerable.Range(0, c.NLayers).Any(c.IsMoeBlock), "moe.every",
+        // Counted only for a layer count that passed its bound: n_layers = 2^31 would loop for seconds before being refused.
+        check(m.Every < 1 || c.NLayers > MaxLayers || Enumerable.Range(0, c.NLayers).Any(c.IsMoeBlock), "moe.every",
             $"with first_dense_blocks={m.FirstDenseBlocks} and every={m.Every} none of the {c.NLayers} blocks is MoE");
 
         var cap = m.Capacity;

@@ -23,7 +23,7 @@ public static class RunConfigLoader
         var obj = ConfigLoader.ParseObject(json, source);
         if (obj["model"] is JsonValue modelRef && modelRef.TryGetValue<string>(out var modelPath))
         {
-            var full = Path.GetFullPath(modelPath, baseDir);
+            var full = Resolve(modelPath, baseDir, "model");
             if (!File.Exists(full)) throw new ConfigException("model", $"model config '{full}' does not exist");
             obj["model"] = ConfigLoader.ParseObject(File.ReadAllText(full), full);
         }
@@ -31,14 +31,17 @@ public static class RunConfigLoader
         var config = ConfigLoader.Deserialize<RunConfig>(obj, source);
         config = config with
         {
-            Tokenizer = Resolve(config.Tokenizer, baseDir),
-            Data = config.Data with { Datasets = config.Data.Datasets.Select(d => d with { Path = Resolve(d.Path, baseDir) }).ToList() },
+            Tokenizer = Resolve(config.Tokenizer, baseDir, "tokenizer"),
+            Data = config.Data with { Datasets = config.Data.Datasets.Select((d, i) => d with { Path = Resolve(d.Path, baseDir, $"data.datasets[{i}].path") }).ToList() },
         };
         ThrowIfInvalid(config);
         return config;
     }
 
-    static string Resolve(string path, string baseDir) => string.IsNullOrWhiteSpace(path) ? path : Path.GetFullPath(path, baseDir);
+    static string Resolve(string path, string baseDir, string field) =>
+        string.IsNullOrWhiteSpace(path) ? path
+        : path.Contains('\0') ? throw new ConfigException(field, "is not a valid path: it contains a NUL character")
+        : Path.GetFullPath(path, baseDir);
 
     public static string Serialize(RunConfig config) => JsonSerializer.Serialize(config, ConfigLoader.Json);
 
