@@ -116,6 +116,21 @@ public sealed class SupervisionTests(TinyTrainingSetup setup)
     }
 
     [Fact]
+    public async Task A_one_shot_command_leases_the_folder_its_supervisor_names_and_names_its_supervisor()
+    {
+        var folder = Path.Combine(setup.Root, "one-shot-" + Guid.NewGuid().ToString("N"));
+        var result = await TrainerCli.RunAsync(setup.Trainer, ["devices", "--json"], setup.Root, Ct, leaseFolder: folder);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        // The holder has exited (the lock is gone) but its lease file says who held it, started by whom.
+        Assert.False(ProcessLease.IsHeld(folder));
+        var holder = LeaseHolder.Parse(await File.ReadAllTextAsync(Path.Combine(folder, ProcessLease.FileName), Ct));
+        Assert.StartsWith("moe-trainer devices", holder?.Description);
+        Assert.Equal(Environment.ProcessId, holder?.SupervisorPid);
+        Assert.False(holder!.IsOrphan()); // its supervisor (this process) lives
+    }
+
+    [Fact]
     public void A_lease_names_its_holder_refuses_a_second_taker_and_frees_the_folder_when_released()
     {
         var folder = Path.Combine(setup.Root, "lease-" + Guid.NewGuid().ToString("N"));
