@@ -209,7 +209,7 @@ public sealed class HostileInputTests(WebApp app)
         Assert.Equal(counts, RecordCounts());
     }
 
-    string RecordCounts()
+    RecordSnapshot RecordCounts()
     {
         using var counter = new RecordCounter(app);
         return counter.Snapshot();

@@ -7,6 +7,10 @@ namespace Moe.Web.Tests;
 public sealed class ServerErrors : ILoggerProvider
 {
     static readonly ConcurrentQueue<string> Entries = new();
+    static long _logged;
+
+    /// <summary>How many errors have been logged so far (a change means a new one, even if it reads like the last).</summary>
+    public static long Logged => Interlocked.Read(ref _logged);
 
     /// <summary>The last few errors any app under test logged.</summary>
     public static string Recent(int count = 3) => string.Join("\n---\n", Entries.TakeLast(count));
@@ -25,6 +29,7 @@ public sealed class ServerErrors : ILoggerProvider
         {
             if (!IsEnabled(logLevel)) return;
             Entries.Enqueue($"{logLevel} {category}: {formatter(state, exception)}\n{exception}");
+            Interlocked.Increment(ref _logged);
             while (Entries.Count > 50) Entries.TryDequeue(out _);
         }
     }

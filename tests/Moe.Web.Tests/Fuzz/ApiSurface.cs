@@ -70,6 +70,8 @@ public static class ApiSurface
     /// <summary>The schema's type other than null ("string", "integer", "number", "boolean", "object", "array"), or "".</summary>
     public static string TypeOf(JsonObject schema) => schema["type"] switch
     {
+        // A double that also reads "NaN" and "Infinity" is described as {"type": "object", "anyOf": [number, those names]}.
+        _ when schema["anyOf"] is JsonArray choices && choices.OfType<JsonObject>().Any(c => TypeOf(c) == "number") => "number",
         JsonValue v => v.GetValue<string>(),
         JsonArray types => types.Select(t => t!.GetValue<string>()).FirstOrDefault(t => t != "null") ?? "null",
         _ => schema["enum"] is not null ? "enum" : "",
