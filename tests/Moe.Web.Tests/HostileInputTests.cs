@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Moe.Platform.Storage.Metadata;
 
 namespace Moe.Web.Tests;
 
@@ -36,6 +38,20 @@ public sealed class HostileInputTests(WebApp app)
         // Typed by route constraints (GUIDs, numbers): anything else does not match the route.
         inRoutes.ExceptWith(["id", "version", "step"]);
         Assert.Empty(inRoutes.Except(Moe.Web.Apis.RouteIds.Names));
+    }
+
+    [Theory]
+    [InlineData("text/plain")]
+    [InlineData("application/x-www-form-urlencoded")]
+    [InlineData("multipart/form-data; boundary=x")]
+    public async Task A_json_route_answers_another_content_type_with_a_415(string contentType)
+    {
+        var counts = RecordCounts();
+        var content = new StringContent("""{"project": "default", "name": "content-type"}""");
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+        using var response = await app.Admin.PostAsync("/api/v1/experiments", content, Ct);
+        await response.ExpectProblemAsync(HttpStatusCode.UnsupportedMediaType);
+        Assert.Equal(counts, RecordCounts());
     }
 
     [Fact]
@@ -116,18 +132,51 @@ public sealed class HostileInputTests(WebApp app)
             await response.ExpectProblemAsync(HttpStatusCode.BadRequest, "priority");
     }
 
-    [Fact]
-    public async Task A_role_given_as_a_number_is_refused_and_nothing_is_stored()
+    [Theory]
+    [InlineData("""{"role": 99}""")]
+    [InlineData("""{"role": "3"}""")]
+    [InlineData("""{"role": "member, admin"}""")] // System.Text.Json's enum converter ORs these into 3, a role no check knows
+    [InlineData("""{"role": " admin"}""")]
+    public async Task A_role_given_other_than_by_its_name_is_refused_and_nothing_is_stored(string body)
     {
         var user = await app.NewUserAsync("numeric-role");
         var project = await app.NewProjectAsync("numeric-role");
         var counts = RecordCounts();
         using var response = await app.Admin.PutAsync($"/api/v1/projects/{project}/members/{user.Name}",
-            new StringContent("""{"role": 99}""", Encoding.UTF8, "application/json"), Ct);
+            new StringContent(body, Encoding.UTF8, "application/json"), Ct);
         await response.ExpectProblemAsync(HttpStatusCode.BadRequest, "role");
         Assert.Equal(counts, RecordCounts());
         using var asUser = await user.Api.GetAsync($"/api/v1/projects/{project}/members", Ct);
         Assert.Equal(HttpStatusCode.Forbidden, asUser.StatusCode); // no role at all, let alone an admin's
+    }
+
+    [Fact]
+    public async Task A_stored_role_without_a_name_grants_nothing_and_is_listed_as_its_number()
+    {
+        var user = await app.NewUserAsync("stored-role");
+        var project = await app.NewProjectAsync("stored-role", (user, "viewer"));
+        await using (var db = app.NewDb()) // as a row written before roles were read by name only
+        {
+            var member = await db.ProjectMembers.SingleAsync(m => m.ProjectId == project, Ct);
+            member.Role = (ProjectRole)99;
+            await db.SaveChangesAsync(Ct);
+        }
+
+        await (await user.Api.GetAsync($"/api/v1/projects/{project}/members", Ct)).ExpectProblemAsync(HttpStatusCode.Forbidden);
+        Assert.Empty((await user.Api.GetJsonAsync("/api/v1/me"))["projects"]!.AsObject());
+        // The project's admins still see the row (to set a real role), and the rest of the list.
+        var listed = Assert.Single((await app.Admin.GetJsonAsync($"/api/v1/projects/{project}/members")).Arr(), m => m.Str("user_name") == user.Name);
+        Assert.Equal(99, listed!["role"]!.GetValue<int>());
+    }
+
+    [Theory]
+    [InlineData("2")]
+    [InlineData("running,1")]
+    public async Task Statuses_in_a_filter_are_read_by_name_only(string status)
+    {
+        using var response = await app.Admin.GetAsync($"/api/v1/runs?status={Uri.EscapeDataString(status)}", Ct);
+        await response.ExpectProblemAsync(HttpStatusCode.BadRequest, "status");
+        await app.Admin.GetJsonAsync("/api/v1/runs?status=Running,%20queued"); // names, in any case, with spaces around commas
     }
 
     [Fact]
