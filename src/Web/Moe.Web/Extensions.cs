@@ -91,7 +91,7 @@ public static class Extensions
             .AddPolicy(PlatformClaims.AdminPolicy, policy => policy.RequireAuthenticatedUser().RequireClaim(PlatformClaims.Admin, "true"));
 
         services.ConfigureHttpJsonOptions(o => ConfigureJson(o.SerializerOptions));
-        services.AddProblemDetails();
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = RequestEncoding.NameContentType);
         services.AddExceptionHandler<PlatformProblems>();
         // Unparsable bodies and query values reach PlatformProblems (which names the field) instead of a bare 400.
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
