@@ -42,5 +42,9 @@ public sealed class HostingTests(WebApp app)
         Assert.NotNull(paths["/api/v1/runs/{runId}/checkpoints/{step}/download"]);
         Assert.NotNull(paths["/api/v1/datasets/{datasetId}/versions"]?["post"]);
         Assert.DoesNotContain(paths, p => p.Key.StartsWith("/account", StringComparison.Ordinal));
+        // Enums and doubles have strict converters of their own; the document still names the values and the type.
+        var schemas = document["components"]!["schemas"]!;
+        Assert.Equal(["viewer", "member", "admin"], schemas["ProjectRole"]!.Arr("enum").Select(v => v!.GetValue<string>()));
+        Assert.Equal(["viewer", "member", "admin"], schemas["MeView"]!["properties"]!["projects"]!["additionalProperties"]!.Arr("enum").Select(v => v!.GetValue<string>()));
     }
 }

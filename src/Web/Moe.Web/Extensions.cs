@@ -91,7 +91,7 @@ public static class Extensions
             .AddPolicy(PlatformClaims.AdminPolicy, policy => policy.RequireAuthenticatedUser().RequireClaim(PlatformClaims.Admin, "true"));
 
         services.ConfigureHttpJsonOptions(o => ConfigureJson(o.SerializerOptions));
-        services.AddProblemDetails();
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = RequestEncoding.NameContentType);
         services.AddExceptionHandler<PlatformProblems>();
         // Unparsable bodies and query values reach PlatformProblems (which names the field) instead of a bare 400.
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
@@ -104,12 +104,9 @@ public static class Extensions
                     + "Authenticate with an API key (Authorization: Bearer moe_...) created in the portal or at POST /api/v1/me/api-keys.";
                 return Task.CompletedTask;
             });
-            // Doubles have their own converter (finite numbers only), which hides their type from the schema generator.
             o.AddSchemaTransformer((schema, context, _) =>
             {
-                var type = context.JsonTypeInfo.Type;
-                if (type == typeof(double)) schema.Type = Microsoft.OpenApi.JsonSchemaType.Number;
-                else if (type == typeof(double?)) schema.Type = Microsoft.OpenApi.JsonSchemaType.Number | Microsoft.OpenApi.JsonSchemaType.Null;
+                StrictJsonSchemas.Describe(schema, context.JsonTypeInfo.Type);
                 return Task.CompletedTask;
             });
         });
@@ -174,8 +171,8 @@ public static class Extensions
     {
         json.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
         json.DictionaryKeyPolicy = null; // metric names and aliases are data, not property names
-        // Enums by name only: {"role": 99} once stored a role that no check knew, and acted as an admin.
-        json.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false));
+        // Enums by name only: {"role": 99} and {"role": "member, admin"} once stored roles that no check knew.
+        json.Converters.Add(new NamedEnumConverterFactory());
         json.Converters.Add(new FiniteDoubleConverter()); // requests: finite numbers only; responses: a diverged run's NaN loss
         json.Converters.Add(new StrictJsonNodeConverterFactory()); // a config's keys, given twice, are refused like the body's
         json.NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals; // floats in responses; doubles have their converter

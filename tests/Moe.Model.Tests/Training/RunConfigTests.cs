@@ -75,6 +75,8 @@ public sealed class RunConfigTests : IDisposable
         var twice = Assert.Throws<ConfigException>(() => Moe.Model.Config.ConfigLoader.ParseObject("""{"name": "a", "name": "b"}""", "run.json"));
         Assert.Equal("run.json", twice.Field);
         Assert.Contains("name", twice.Message);
+        // Config text read straight into a RunConfig (a run's stored spec) refuses it too.
+        Assert.Throws<System.Text.Json.JsonException>(() => RunConfigLoader.Deserialize("""{"name": "a", "name": "b"}"""));
 
         var deep = Assert.Throws<ConfigException>(() => tiny.Config(string.Join('.', Enumerable.Repeat("a", 20)) + "=1"));
         Assert.Contains("more than 16 parts", deep.Message);

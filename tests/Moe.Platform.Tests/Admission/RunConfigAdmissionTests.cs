@@ -57,6 +57,16 @@ public sealed class RunConfigAdmissionTests
         Assert.Equal("config.tokenizer", refused.Field); // no reference to take it from, and none given
     }
 
+    [Fact]
+    public async Task A_key_given_twice_is_refused_naming_it()
+    {
+        // The API refuses it in the body; a config reaching the grain another way (a client, moe-silo launch) is checked too.
+        var refused = await Assert.ThrowsAsync<PlatformException>(() => RunConfigAdmission.AdmitAsync(
+            """{"training": {"steps": 100}, "data": {"datasets": []}, "training": {"steps": 5}}""", Resolve));
+        Assert.Equal("config", refused.Field);
+        Assert.Contains("training", refused.Problem);
+    }
+
     [Theory]
     [InlineData("dataset:", "config.data.datasets[0].path")]
     [InlineData("dataset:brown@0", "config.data.datasets[0].path")]

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Moe.Model.Config;
 using Moe.Model.Training;
@@ -20,11 +19,11 @@ public static class RunConfigAdmission
         JsonObject config;
         try
         {
-            config = JsonNode.Parse(configJson) as JsonObject ?? throw new PlatformException("config", "must be a JSON object");
+            config = ConfigLoader.ParseObject(configJson, "config"); // the trainer's parse options: a key given twice is refused
         }
-        catch (JsonException e)
+        catch (ConfigException e)
         {
-            throw new PlatformException("config", $"is not valid JSON: {e.Message}");
+            throw new PlatformException("config", e.Problem);
         }
         if (config["model"] is JsonValue)
             throw new PlatformException("config.model", "must be the model object itself (a path names a file no worker is sure to have)");

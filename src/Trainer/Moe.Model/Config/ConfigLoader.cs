@@ -24,6 +24,7 @@ public static class ConfigLoader
             UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
             ReadCommentHandling = JsonCommentHandling.Skip,
             AllowTrailingCommas = true,
+            AllowDuplicateProperties = false, // as DocumentOptions: a key given twice is refused, not last-wins
             WriteIndented = true,
             DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
             // null unsets an optional field (sliding_window=null); for a required one ("training": null) it is refused.
@@ -49,7 +50,6 @@ public static class ConfigLoader
         return config;
     }
 
-    /// <summary>The JSON object of a configuration text (comments and trailing commas allowed).</summary>
     /// <summary>How configuration text is parsed: comments and trailing commas allowed, a key given twice refused.</summary>
     public static readonly JsonDocumentOptions DocumentOptions = new()
     {
@@ -59,6 +59,7 @@ public static class ConfigLoader
     /// <summary>The longest dotted override path (<c>model.moe.balance.aux_free_gamma</c> is 31), and the most parts in one.</summary>
     public const int MaxOverridePathLength = 256, MaxOverridePathDepth = 16;
 
+    /// <summary>The JSON object of a configuration text (comments and trailing commas allowed, a key given twice refused).</summary>
     public static JsonObject ParseObject(string json, string source)
     {
         JsonNode? root;

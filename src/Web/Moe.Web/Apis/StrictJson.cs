@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -22,9 +23,11 @@ public sealed class FiniteDoubleConverter : JsonConverter<double>
         else writer.WriteStringValue(double.IsNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity");
     }
 
-    static string Describe(JsonTokenType token) => token switch
+    /// <summary>A JSON token in words, for refusals ("expected a number, got a string").</summary>
+    internal static string Describe(JsonTokenType token) => token switch
     {
         JsonTokenType.String => "a string",
+        JsonTokenType.Number => "a number",
         JsonTokenType.True or JsonTokenType.False => "a boolean",
         JsonTokenType.Null => "null",
         JsonTokenType.StartObject => "an object",
@@ -77,5 +80,50 @@ public sealed class StrictJsonNodeConverterFactory : JsonConverterFactory
                     break;
             }
         }
+    }
+}
+
+/// <summary>
+/// Enums in request bodies by name only (<c>"admin"</c>, in any case): not numbers (<c>99</c>), numeric strings, padded
+/// names or lists (<c>"member, admin"</c>, which System.Text.Json's own converter ORs into 3, a role no check knows).
+/// A stored value without a name is written as its number rather than failing the whole answer.
+/// </summary>
+public sealed class NamedEnumConverterFactory : JsonConverterFactory
+{
+    public override bool CanConvert(Type typeToConvert) => typeToConvert.IsEnum;
+
+    public override JsonConverter CreateConverter(Type typeToConvert, JsonSerializerOptions options) =>
+        (JsonConverter)Activator.CreateInstance(typeof(NamedEnumConverter<>).MakeGenericType(typeToConvert))!;
+
+    /// <summary>The names the API reads and writes for the enum (snake_case).</summary>
+    public static IReadOnlyList<string> Names(Type enumType) => [.. Enum.GetNames(enumType).Select(JsonNamingPolicy.SnakeCaseLower.ConvertName)];
+
+    sealed class NamedEnumConverter<T> : JsonConverter<T> where T : struct, Enum
+    {
+        static readonly Dictionary<string, T> ByName =
+            Enum.GetNames<T>().ToDictionary(JsonNamingPolicy.SnakeCaseLower.ConvertName, Enum.Parse<T>, StringComparer.OrdinalIgnoreCase);
+
+        public override T Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            reader.TokenType == JsonTokenType.String && ByName.TryGetValue(reader.GetString()!, out var value) ? value : throw Unknown(ref reader);
+
+        public override T ReadAsPropertyName(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            ByName.TryGetValue(reader.GetString()!, out var value) ? value : throw Unknown(ref reader);
+
+        public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options)
+        {
+            if (Name(value) is { } name) writer.WriteStringValue(name);
+            else writer.WriteNumberValue(Number(value));
+        }
+
+        public override void WriteAsPropertyName(Utf8JsonWriter writer, T value, JsonSerializerOptions options) =>
+            writer.WritePropertyName(Name(value) ?? Number(value).ToString(CultureInfo.InvariantCulture));
+
+        static string? Name(T value) => Enum.IsDefined(value) ? JsonNamingPolicy.SnakeCaseLower.ConvertName(value.ToString()) : null;
+
+        static long Number(T value) => Convert.ToInt64(value, CultureInfo.InvariantCulture);
+
+        static JsonException Unknown(ref Utf8JsonReader reader) => new(
+            $"{(reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName ? $"'{reader.GetString()}'" : FiniteDoubleConverter.Describe(reader.TokenType))}"
+            + $" is not one of {string.Join(", ", ByName.Keys)} (by name)");
     }
 }

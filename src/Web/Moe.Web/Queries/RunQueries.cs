@@ -111,10 +111,10 @@ public static class RunQueries
     {
         if (string.IsNullOrWhiteSpace(status)) return null;
         var set = new HashSet<string>();
+        // By name only, as in bodies: Enum.TryParse also takes numbers ("2").
         foreach (var part in status.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            set.Add(Enum.TryParse<RunStatus>(part, ignoreCase: true, out var parsed) && Enum.IsDefined(parsed)
-                ? parsed.ToString()
-                : throw new PlatformException("status", $"unknown status '{part}'; use {string.Join(", ", Enum.GetNames<RunStatus>().Select(n => n.ToLowerInvariant()))}"));
+            set.Add(Enum.GetNames<RunStatus>().FirstOrDefault(name => name.Equals(part, StringComparison.OrdinalIgnoreCase))
+                ?? throw new PlatformException("status", $"unknown status '{part}'; use {string.Join(", ", Enum.GetNames<RunStatus>().Select(n => n.ToLowerInvariant()))}"));
         return set;
     }
 
