@@ -40,7 +40,7 @@ public sealed class PlatformProblems(IProblemDetailsService problems) : IExcepti
         {
             Status = b.StatusCode, Title = b.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Request too large" : "Bad request", Detail = b.Message,
         },
-        JsonException json => JsonProblem(json),
+        // A JsonException of its own (not reading a body) is a server bug, a 500: a stored value that does not serialise is not the client's fault.
         _ => null,
     };
 
