@@ -34,7 +34,7 @@ public static class LaunchCommand
             new ResourceRequest(request.Gpus, 0, request.Gpus > 0 ? 0 : 1), config, request.MaxRetries);
         var run = grains.GetRun(runId);
         await run.CreateAsync(spec);
-        var progress = new RunProgress();
+        var progress = RunProgress.Of(spec);
         output.WriteLine($"launched {runId} in experiment '{experimentId}'; Ctrl-C cancels it");
 
         using var cancel = cancellationToken.Register(() => _ = run.RequestCancelAsync("cancelled from moe-silo launch"));

@@ -13,10 +13,10 @@ public class RunProgressTests
     [Fact]
     public void The_bar_counts_the_runs_own_training_steps()
     {
-        var progress = new RunProgress();
         var run = Run("""{"name": "demo", "training": {"steps": 2000}}""", step: 332, best: 5.4321);
+        var progress = RunProgress.Of(run.Spec);
 
-        Assert.Equal(2000, progress.TotalSteps(run));
+        Assert.Equal(2000, progress.TotalSteps);
         Assert.Equal(3, progress.Bucket(run)); // 20 * 332 / 2000
         Assert.Equal("run-1 Running   [###.................] 332/2000  best val loss 5.432  on w1", progress.Line(run));
     }
@@ -24,9 +24,11 @@ public class RunProgressTests
     [Fact]
     public void Without_a_step_count_it_shows_the_step_and_the_bar_never_overflows()
     {
-        var progress = new RunProgress();
-        Assert.Equal("run-1 Running   step 7", progress.Line(Run("""{"name": "x"}""", step: 7, worker: null)));
-        Assert.Equal(7, progress.Bucket(Run("""{"name": "x"}""", step: 7)));
-        Assert.Contains("[####################] 30/20", new RunProgress().Line(Run("""{"training": {"steps": 20}}""", step: 30)));
+        var unknown = Run("""{"name": "x"}""", step: 7, worker: null);
+        var progress = RunProgress.Of(unknown.Spec);
+        Assert.Equal("run-1 Running   step 7", progress.Line(unknown));
+        Assert.Equal(7, progress.Bucket(unknown));
+        var past = Run("""{"training": {"steps": 20}}""", step: 30);
+        Assert.Contains("[####################] 30/20", RunProgress.Of(past.Spec).Line(past));
     }
 }

@@ -7,26 +7,21 @@ namespace Moe.Platform.Runs;
 /// run</c>): status, a 20-character bar of the steps done out of the run's own <c>training.steps</c>, the best validation
 /// loss and the worker.
 /// </summary>
-public sealed class RunProgress
+/// <param name="TotalSteps">The run's <c>training.steps</c>, read from its spec once (<see cref="Of"/>).</param>
+public sealed record RunProgress(long? TotalSteps)
 {
     private const int BarWidth = 20;
-    private readonly Dictionary<string, long?> _totals = new(StringComparer.Ordinal);
 
-    /// <summary>The run's total steps, read from its spec once per run.</summary>
-    public long? TotalSteps(RunSnapshot run)
-    {
-        if (!_totals.TryGetValue(run.RunId, out var total)) _totals[run.RunId] = total = run.Spec.TotalSteps();
-        return total;
-    }
+    public static RunProgress Of(RunSpec spec) => new(spec.TotalSteps());
 
     /// <summary>Which twentieth of its steps the run has reached (or its step when the total is unknown): a new one is worth a line.</summary>
     public long Bucket(RunSnapshot run) =>
-        TotalSteps(run) is long total and > 0 ? BarWidth * (run.LastStep ?? 0) / total : run.LastStep ?? 0;
+        TotalSteps is long total and > 0 ? BarWidth * (run.LastStep ?? 0) / total : run.LastStep ?? 0;
 
     public string Line(RunSnapshot run)
     {
         long step = run.LastStep ?? 0;
-        var bar = TotalSteps(run) is long total and > 0
+        var bar = TotalSteps is long total and > 0
             ? $"[{new string('#', (int)Math.Min(BarWidth, BarWidth * step / total)).PadRight(BarWidth, '.')}] {step}/{total}"
             : $"step {step}";
         var loss = run.BestValLoss is { } v ? $"  best val loss {v.ToString("F3", CultureInfo.InvariantCulture)}" : "";

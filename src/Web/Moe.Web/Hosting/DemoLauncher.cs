@@ -111,11 +111,12 @@ public sealed class DemoLauncher(
     async Task FollowAsync(string runId, CancellationToken ct)
     {
         var run = grains.GetRun(runId);
-        var progress = new RunProgress(); // the run's own steps: the demo run found at a restart may not be the preset's
+        RunProgress? progress = null;
         long lastShown = -1;
         while (true)
         {
             var snapshot = await run.GetAsync();
+            progress ??= RunProgress.Of(snapshot.Spec); // the run's own steps: the demo run found at a restart may not be the preset's
             if (progress.Bucket(snapshot) != lastShown || snapshot.Status.IsTerminal())
             {
                 lastShown = progress.Bucket(snapshot);
