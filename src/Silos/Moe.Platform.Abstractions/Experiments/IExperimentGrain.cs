@@ -37,8 +37,6 @@ public interface IExperimentGrain : IGrainWithStringKey
 [GenerateSerializer, Immutable]
 public sealed record ExperimentSpec(string Name, string? Description = null, string Project = "default")
 {
-    public const int MaxNameLength = TextRules.MaxNameLength;
-
     /// <summary>The spec as stored (name trimmed, description normalised), or a refusal naming the field.</summary>
     public ExperimentSpec Validated()
     {
